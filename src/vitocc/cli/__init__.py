@@ -1,0 +1,55 @@
+"""Command-line interface: a thin shell over the library."""
+
+from __future__ import annotations
+
+import sys
+
+from vitocc.cli.app import app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the app; user errors become one red line and exit code 2.
+
+    Unexpected exceptions print one line too, with the traceback only under --verbose.
+    """
+    import typer
+    from rich.markup import escape
+
+    from vitocc.cli import common
+    from vitocc.errors import UserError
+
+    args = sys.argv[1:] if argv is None else argv
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    try:
+        code = app(args=args, prog_name="vitocc", standalone_mode=False)
+    except UserError as exc:
+        common.err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        common.err_console.print("[red]aborted[/red]")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        common.err_console.print("[red]interrupted[/red]")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line unless --verbose
+        if _is_click_error(exc):  # bad option or argument (typer may vendor click)
+            ctx = getattr(exc, "ctx", None)
+            cmd = ctx.command_path if ctx else "vitocc"
+            common.err_console.print(
+                f"[red]error:[/red] {escape(exc.format_message())} (see '{cmd} --help')",
+                markup=True, highlight=False, soft_wrap=True,
+            )
+            sys.exit(2)
+        if verbose:
+            raise
+        common.err_console.print(
+            f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))} (run with --verbose for the traceback)",
+            markup=True, highlight=False, soft_wrap=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_click_error(exc: Exception) -> bool:
+    """A click usage error, whichever click (the package or typer's vendored copy) raised it."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)

@@ -1,0 +1,43 @@
+"""What every command shares: the consoles, the global verbosity and option parsing helpers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from rich.console import Console
+
+console = Console()  # results: tables, summaries
+err_console = Console(stderr=True)  # errors, warnings, progress
+
+
+@dataclass
+class GlobalOptions:
+    """Set by the top-level callback from -v/--verbose and -q/--quiet."""
+
+    verbose: bool = False
+    quiet: bool = False
+
+    @property
+    def show_progress(self) -> bool:
+        return not self.quiet
+
+
+options = GlobalOptions()
+
+
+def setup_logging(verbose: bool, quiet: bool) -> None:
+    """Route the library's `logging` records through rich on stderr."""
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = RichHandler(console=err_console, show_time=False, show_path=verbose, markup=False)
+    root = logging.getLogger("vitocc")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def split_list(text: str | None) -> list[str]:
+    """`"chair, table"` -> `["chair", "table"]`; None or "" -> []."""
+    return [t.strip() for t in (text or "").split(",") if t.strip()]

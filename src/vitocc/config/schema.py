@@ -1,0 +1,104 @@
+"""Typed configuration: one dataclass per section, with the paper's defaults for image models.
+
+Defaults follow Mescheder et al. (CVPR 2019), `configs/img/onet.yaml` of their code, with
+the encoder swapped for a Vision Transformer (see ../docs/train.md for every key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DataConfig:
+    """Where the data set lives and how samples are drawn from it."""
+
+    path: str = "data/ShapeNet"
+    classes: list[str] = field(default_factory=list)  # synset ids or names; empty = all
+    max_models_per_class: int | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    img_folder: str = "img_choy2016"
+    img_size: int = 224
+    n_views: int = 24
+    test_view: int = 0  # evaluation protocol: view 000 only
+    points_file: str = "points.npz"
+    points_subsample: int = 2048
+    points_noise: float = 1e-4  # float16 files: jitter to break ties, as the reference
+    pointcloud_file: str = "pointcloud.npz"
+    skip_broken: bool = False
+    num_workers: int = 4
+
+
+@dataclass
+class ModelConfig:
+    """Occupancy network: a timm image encoder, a projection to c, the CBN decoder."""
+
+    encoder: str = "vit_small_patch16_224"
+    c_dim: int = 256
+    hidden_size: int = 256
+    n_blocks: int = 5
+    pretrained: bool = False  # ImageNet weights from the timm hub (network)
+    pretrained_file: str | None = None  # ImageNet weights from a local file
+    drop_path_rate: float = 0.0
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation, stopping rules, validation and checkpointing."""
+
+    batch_size: int = 64
+    optimizer: str = "adam"  # adam | adamw
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | cosine
+    warmup_steps: int = 0
+    grad_clip: float | None = None
+    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | bf16 | fp16 | off
+    max_steps: int | None = None
+    max_epochs: int | None = None
+    max_time: float | None = None  # seconds
+    validate_every: int = 2000  # steps
+    checkpoint_every: int = 1000  # steps
+    log_every: int = 10  # steps
+    val_max_batches: int | None = None
+    seed: int = 0
+    threads: int | None = None  # torch CPU threads; None = torch's default
+
+
+@dataclass
+class GenerationConfig:
+    """Multiresolution IsoSurface Extraction and mesh post-processing."""
+
+    resolution0: int = 32
+    upsampling_steps: int = 2
+    threshold: float = 0.2  # probability; MISE and marching cubes use logit(threshold)
+    padding: float = 0.1  # box side is 1 + padding
+    points_batch: int = 1_000_000  # decoder points per call: sized for a 16 GB GPU
+    batch_size: int = 8  # shapes per MISE batch
+    refinement_steps: int = 0
+    simplify_nfaces: int | None = None
+    vertex_normals: bool = False
+
+
+@dataclass
+class TestConfig:
+    """Evaluation protocol (DESIGN section 3)."""
+
+    threshold: float = 0.2  # validation IoU threshold on points_iou
+    n_points: int = 100_000  # points sampled on the predicted mesh
+    fscore_thresholds: list[float] = field(default_factory=lambda: [0.01])
+    num_workers: int = 2
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    """A whole experiment."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    test: TestConfig = field(default_factory=TestConfig)

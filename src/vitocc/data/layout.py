@@ -1,0 +1,139 @@
+"""The Occupancy Networks ShapeNet layout: names, and readers/writers of its small files.
+
+One place knows the file names, keys, dtypes and packing of the real data
+(DESIGN section 2); the data reader, `vitocc synth`, `vitocc build-dataset`, the
+downloader and the evaluator all go through it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from vitocc.errors import UserError
+from vitocc.io import atomic_path, write_text
+
+POINTS_FILE = "points.npz"
+POINTCLOUD_FILE = "pointcloud.npz"
+IMG_FOLDER = "img_choy2016"
+CAMERAS_FILE = "cameras.npz"
+METADATA_FILE = "metadata.yaml"
+SPLITS = ("train", "val", "test")
+
+# The 13 classes of the single-image benchmark: synset id -> name (the real metadata.yaml).
+SHAPENET_CLASSES: dict[str, str] = {
+    "02691156": "airplane",
+    "02828884": "bench",
+    "02933112": "cabinet",
+    "02958343": "car",
+    "03001627": "chair",
+    "03211117": "display",
+    "03636649": "lamp",
+    "03691459": "loudspeaker",
+    "04090263": "rifle",
+    "04256520": "sofa",
+    "04379243": "table",
+    "04401088": "telephone",
+    "04530566": "vessel",
+}
+
+
+def image_name(view: int) -> str:
+    """File name of view `view` inside img_choy2016 (000.jpg ...)."""
+    return f"{view:03d}.jpg"
+
+
+def write_points_npz(path: str | Path, points: np.ndarray, occupancies: np.ndarray,
+                     loc: np.ndarray | None = None, scale: float = 1.0) -> None:
+    """points.npz: points (N,3) float16, occupancies np.packbits(bool N), loc (3,), scale ()."""
+    points = np.asarray(points)
+    occupancies = np.asarray(occupancies, dtype=bool)
+    if points.ndim != 2 or points.shape[1] != 3 or len(occupancies) != len(points):
+        raise ValueError(f"points {points.shape} and occupancies {occupancies.shape} do not match")
+    with atomic_path(path) as tmp:
+        np.savez(
+            tmp,
+            points=points.astype(np.float16),
+            occupancies=np.packbits(occupancies),
+            loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
+            scale=np.asarray(scale, dtype=np.float64),
+        )
+
+
+def write_pointcloud_npz(path: str | Path, points: np.ndarray, normals: np.ndarray,
+                         loc: np.ndarray | None = None, scale: float = 1.0) -> None:
+    """pointcloud.npz: surface points and unit normals (N,3) float16, loc (3,), scale ()."""
+    with atomic_path(path) as tmp:
+        np.savez(
+            tmp,
+            points=np.asarray(points).astype(np.float16),
+            normals=np.asarray(normals).astype(np.float16),
+            loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
+            scale=np.asarray(scale, dtype=np.float64),
+        )
+
+
+def write_cameras_npz(path: str | Path, world_mats: np.ndarray, camera_mats: np.ndarray) -> None:
+    """cameras.npz: world_mat_i (3,4) and camera_mat_i (3,3) for every view i."""
+    arrays = {}
+    for i, (world, cam) in enumerate(zip(world_mats, camera_mats)):
+        arrays[f"world_mat_{i}"] = np.asarray(world, dtype=np.float64)
+        arrays[f"camera_mat_{i}"] = np.asarray(cam, dtype=np.float64)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+
+
+def write_split_lists(class_dir: str | Path, splits: dict[str, list[str]]) -> None:
+    """`train.lst`, `val.lst`, `test.lst`: one model id per line, as the real data."""
+    for split, models in splits.items():
+        write_text(Path(class_dir) / f"{split}.lst", "\n".join(models))
+
+
+def write_metadata(root: str | Path, classes: dict[str, str]) -> None:
+    """metadata.yaml: {synset: {id: synset, name: name}} in the real file's shape."""
+    data = {synset: {"id": synset, "name": name} for synset, name in classes.items()}
+    write_text(Path(root) / METADATA_FILE, yaml.safe_dump(data, sort_keys=True))
+
+
+def read_metadata(root: str | Path) -> dict[str, str]:
+    """Synset -> class name from metadata.yaml, or from the class folders when it is missing."""
+    root = Path(root)
+    path = root / METADATA_FILE
+    if path.is_file():
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError:
+            raise UserError(f"{path} is not valid YAML", "delete it to fall back to folder names") from None
+        return {str(k): str(v.get("name", k)) if isinstance(v, dict) else str(k) for k, v in data.items()}
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    return {f: SHAPENET_CLASSES.get(f, f) for f in folders}
+
+
+def read_split_list(class_dir: str | Path, split: str) -> list[str]:
+    """Model ids of `split` in a class folder (empty lines ignored)."""
+    path = Path(class_dir) / f"{split}.lst"
+    if not path.is_file():
+        raise UserError(f"missing split list {path}", "every class folder needs train/val/test.lst")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_points_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """points (N,3) float32 and occupancies (N,) bool from a points.npz (packbits cut to N)."""
+    with np.load(path) as f:
+        points = f["points"].astype(np.float32)
+        occ = np.unpackbits(f["occupancies"])[: len(points)].astype(bool)
+    return points, occ
+
+
+def read_pointcloud_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Surface points (N,3) and normals (N,3), float32, from a pointcloud.npz."""
+    with np.load(path) as f:
+        return f["points"].astype(np.float32), f["normals"].astype(np.float32)
+
+
+def read_cameras_npz(path: str | Path, view: int) -> tuple[np.ndarray, np.ndarray]:
+    """world_mat (3,4) and camera_mat (3,3) of `view`, float64."""
+    with np.load(path) as f:
+        return f[f"world_mat_{view}"].astype(np.float64), f[f"camera_mat_{view}"].astype(np.float64)

@@ -1,0 +1,57 @@
+"""Atomic file writing: results, configs and checkpoints are never left half-written.
+
+Everything that writes a file the user keeps goes through :func:`atomic_path`: the
+content is written to a temporary file in the same folder, flushed, and renamed over
+the destination, so an interrupted run leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it onto `path` if the block succeeds.
+
+    `suffix` defaults to the destination's suffix. Temporary files start with "." and
+    contain ".tmp", so a crash leaves nothing that looks like a result.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary name ends with the real suffix (".tmp.npz"), because numpy appends
+    # ".npz" to names that lack it and trimesh/PIL infer the format from it.
+    ext = path.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{ext}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Atomically write `data` to `path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write UTF-8 `text` to `path`."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write `obj` as indented JSON."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")

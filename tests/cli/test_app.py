@@ -1,0 +1,51 @@
+"""The CLI shell: version, help, and the shared error path (exit 2, one line, no traceback)."""
+
+import subprocess
+import sys
+
+import vitocc
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "vitocc", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_version():
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"vitocc {vitocc.__version__}"
+
+
+def test_help_lists_commands_without_heavy_imports():
+    code = (
+        "import sys\nfrom vitocc.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'timm', 'trimesh') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "config" in out.stdout
+    assert "HEAVY []" in out.stdout
+
+
+def test_user_error_is_one_red_line_with_exit_2():
+    out = run("config", "--set", "model.hiden_size=3")
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert "unknown config key 'model.hiden_size'" in lines[0] and "model.hidden_size" in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_option_is_one_line_with_exit_2():
+    out = run("config", "--no-such-option")
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--no-such-option" in lines[0]
+
+
+def test_config_prints_resolved_yaml():
+    out = run("config", "synthetic-cpu", "--set", "training.seed=3")
+    assert out.returncode == 0, out.stderr
+    assert "seed: 3" in out.stdout and "vit_tiny" in out.stdout
+    listed = run("config", "--list")
+    assert "onet-resnet18" in listed.stdout.split()

@@ -1,0 +1,30 @@
+"""Atomic writes: the destination holds the old or the new content, never a partial one."""
+
+import numpy as np
+import pytest
+
+from vitocc.io import atomic_path, write_json, write_text
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "result.txt"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+def test_numpy_writer_keeps_the_name(tmp_path):
+    target = tmp_path / "points.npz"
+    with atomic_path(target) as tmp:
+        np.savez(tmp, a=np.arange(3))
+    assert np.load(target)["a"].tolist() == [0, 1, 2]
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_write_json_creates_folders(tmp_path):
+    write_json(tmp_path / "a" / "b.json", {"x": 1})
+    assert (tmp_path / "a" / "b.json").read_text().strip().startswith("{")
