@@ -45,6 +45,22 @@ def image_name(view: int) -> str:
     return f"{view:03d}.jpg"
 
 
+def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
+    """np.savez without timestamps: the same arrays always give byte-identical files.
+
+    np.savez stamps every zip entry with the current time; a fixed date makes data sets
+    reproducible per seed (checksums, caches, `git diff`). Written atomically, uncompressed.
+    """
+    import zipfile
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o600 << 16
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+
+
 def write_points_npz(path: str | Path, points: np.ndarray, occupancies: np.ndarray,
                      loc: np.ndarray | None = None, scale: float = 1.0) -> None:
     """points.npz: points (N,3) float16, occupancies np.packbits(bool N), loc (3,), scale ()."""
@@ -52,27 +68,25 @@ def write_points_npz(path: str | Path, points: np.ndarray, occupancies: np.ndarr
     occupancies = np.asarray(occupancies, dtype=bool)
     if points.ndim != 2 or points.shape[1] != 3 or len(occupancies) != len(points):
         raise ValueError(f"points {points.shape} and occupancies {occupancies.shape} do not match")
-    with atomic_path(path) as tmp:
-        np.savez(
-            tmp,
-            points=points.astype(np.float16),
-            occupancies=np.packbits(occupancies),
-            loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
-            scale=np.asarray(scale, dtype=np.float64),
-        )
+    save_npz(
+        path,
+        points=points.astype(np.float16),
+        occupancies=np.packbits(occupancies),
+        loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
+        scale=np.asarray(scale, dtype=np.float64),
+    )
 
 
 def write_pointcloud_npz(path: str | Path, points: np.ndarray, normals: np.ndarray,
                          loc: np.ndarray | None = None, scale: float = 1.0) -> None:
     """pointcloud.npz: surface points and unit normals (N,3) float16, loc (3,), scale ()."""
-    with atomic_path(path) as tmp:
-        np.savez(
-            tmp,
-            points=np.asarray(points).astype(np.float16),
-            normals=np.asarray(normals).astype(np.float16),
-            loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
-            scale=np.asarray(scale, dtype=np.float64),
-        )
+    save_npz(
+        path,
+        points=np.asarray(points).astype(np.float16),
+        normals=np.asarray(normals).astype(np.float16),
+        loc=np.zeros(3) if loc is None else np.asarray(loc, dtype=np.float64),
+        scale=np.asarray(scale, dtype=np.float64),
+    )
 
 
 def write_cameras_npz(path: str | Path, world_mats: np.ndarray, camera_mats: np.ndarray) -> None:
@@ -81,8 +95,7 @@ def write_cameras_npz(path: str | Path, world_mats: np.ndarray, camera_mats: np.
     for i, (world, cam) in enumerate(zip(world_mats, camera_mats)):
         arrays[f"world_mat_{i}"] = np.asarray(world, dtype=np.float64)
         arrays[f"camera_mat_{i}"] = np.asarray(cam, dtype=np.float64)
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+    save_npz(path, **arrays)
 
 
 def write_split_lists(class_dir: str | Path, splits: dict[str, list[str]]) -> None:

@@ -1,0 +1,160 @@
+"""Headless CPU renderer: ray casting with trimesh + embreex, Lambert + ambient shading.
+
+Renders a mesh the way the real `img_choy2016` pictures look: the object shaded by a
+light near the camera, on a white background, antialiased by supersampling. Cameras are
+the data's (`vitocc.data.cameras`): pixel = K (R X + t) / z with X = X_norm * scale + loc;
+pixel (col, row) covers [col, col + 1) x [row, row + 1), so K's centre 68.5 is the middle
+of a 137-pixel image. No GPU, display or GL library is needed: one batch of rays per
+image goes through Embree (`mesh.ray.intersects_first`, ~3M rays/s on this machine;
+numpy's fallback intersector is ~30x slower; GL paths need system Mesa libraries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+# color_fn(face_index (K,) int, barycentric (K,3) float) -> (K,3) float colours in [0,1].
+ColorFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+DEFAULT_COLOR = (0.7, 0.7, 0.7)
+
+
+@dataclass(frozen=True)
+class Light:
+    """Directional light given in the camera frame (x right, y down, z forward).
+
+    `direction` points from the light into the scene; the default comes from just
+    above-left of the camera, as in the real renders. Shading is two-sided:
+    colour * (ambient + diffuse * max(0, n . -direction)).
+    """
+
+    direction: tuple[float, float, float] = (0.35, 0.45, 1.0)
+    ambient: float = 0.4
+    diffuse: float = 0.65
+
+
+def pixel_rays(world_mat: np.ndarray, camera_mat: np.ndarray, pixels: np.ndarray,
+               loc: np.ndarray | None = None, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Rays through image positions `pixels` (K,2) as (column, row), in the normalised (mesh) frame.
+
+    Returns origin (3,) float64 (the camera centre) and unit directions (K,3) float64.
+    """
+    rot, t = world_mat[:, :3], world_mat[:, 3]
+    homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
+    dirs = homogeneous @ np.linalg.inv(camera_mat).T @ rot  # camera -> world: R^T d
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    origin = (-rot.T @ t - (0.0 if loc is None else np.asarray(loc))) / scale
+    return origin, dirs
+
+
+def sample_grid(size: int, antialias: int = 1, where: np.ndarray | None = None) -> np.ndarray:
+    """Sub-pixel sample positions (K * antialias^2, 2) as (column, row) of the pixels `where`.
+
+    `where` (K,2) int (row, column) defaults to every pixel, rows first; the samples of one
+    pixel are consecutive.
+    """
+    if where is None:
+        rows, cols = np.divmod(np.arange(size * size), size)
+        where = np.stack([rows, cols], axis=1)
+    offsets = (np.arange(antialias) + 0.5) / antialias
+    dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
+    sub = np.stack([dx.ravel(), dy.ravel()], axis=1)  # (aa^2, 2) as (column, row)
+    return (where[:, None, ::-1] + sub[None]).reshape(-1, 2)
+
+
+def cast(mesh: trimesh.Trimesh, origin: np.ndarray, dirs: np.ndarray) -> np.ndarray:
+    """Index of the first face hit by each ray (-1 for a miss): dirs (K,3) -> (K,) int64.
+
+    Goes through Embree when the `embreex` wheel is installed (trimesh picks it).
+    """
+    return np.asarray(mesh.ray.intersects_first(np.broadcast_to(origin, dirs.shape), dirs), dtype=np.int64)
+
+
+def render_mesh(mesh: trimesh.Trimesh, world_mat: np.ndarray, camera_mat: np.ndarray, size: int = 137,
+                loc: np.ndarray | None = None, scale: float = 1.0, face_colors: np.ndarray | None = None,
+                color_fn: ColorFn | None = None, light: Light = Light(), antialias: int = 3,
+                background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
+    """Shaded picture of `mesh` (normalised frame) seen by one camera of the data.
+
+    face_colors (F,3) floats in [0,1] give one colour per face; color_fn (textures) is
+    called on the hit faces and barycentric coordinates and wins over face_colors; with
+    neither the mesh is light grey. Antialiasing is adaptive: one ray per pixel, then
+    `antialias`^2 rays in every pixel whose 3x3 neighbourhood changes colour (edges,
+    silhouettes, thin parts), which costs 3-4x fewer rays than full supersampling.
+    Returns (size, size, 3) uint8.
+    """
+    background = np.asarray(background, dtype=np.float64) / 255.0
+    to_light = -(np.asarray(light.direction, dtype=np.float64) @ world_mat[:, :3])  # camera -> world
+    to_light /= np.linalg.norm(to_light)
+
+    def shade(pixels: np.ndarray) -> np.ndarray:
+        origin, dirs = pixel_rays(world_mat, camera_mat, pixels, loc, scale)
+        face = cast(mesh, origin, dirs)
+        hit = face >= 0
+        face, ray = face[hit], dirs[hit]
+        normals = mesh.face_normals[face]
+        normals = np.where((np.einsum("ij,ij->i", normals, ray) > 0)[:, None], -normals, normals)
+        intensity = light.ambient + light.diffuse * np.clip(normals @ to_light, 0.0, None)
+        if color_fn is not None:
+            colors = color_fn(face, _barycentric(mesh, face, origin, ray))
+        elif face_colors is not None:
+            colors = np.asarray(face_colors, dtype=np.float64)[face]
+        else:
+            colors = np.asarray(DEFAULT_COLOR)
+        out = np.empty((len(pixels), 3))
+        out[:] = background
+        out[hit] = np.clip(colors * intensity[:, None], 0.0, 1.0)
+        return out
+
+    image = shade(sample_grid(size)).reshape(size, size, 3)
+    if antialias > 1:
+        where = np.argwhere(_changes(image))
+        samples = shade(sample_grid(size, antialias, where))
+        image[where[:, 0], where[:, 1]] = samples.reshape(len(where), antialias**2, 3).mean(axis=1)
+    return np.round(image * 255.0).astype(np.uint8)
+
+
+def render_silhouette(mesh: trimesh.Trimesh, world_mat: np.ndarray, camera_mat: np.ndarray, size: int = 137,
+                      loc: np.ndarray | None = None, scale: float = 1.0, antialias: int = 1) -> np.ndarray:
+    """Fraction of each pixel covered by the mesh, (size, size) float64 in [0,1] (full supersampling)."""
+    origin, dirs = pixel_rays(world_mat, camera_mat, sample_grid(size, antialias), loc, scale)
+    covered = cast(mesh, origin, dirs) >= 0
+    return covered.reshape(size, size, antialias**2).mean(axis=2)
+
+
+def _changes(image: np.ndarray, tolerance: float = 0.02) -> np.ndarray:
+    """(H,W) bool: pixels whose 3x3 neighbourhood spans more than `tolerance` in some channel."""
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = image.shape[:2]
+    windows = [padded[i:i + h, j:j + w] for i in range(3) for j in range(3)]
+    return (np.max(windows, axis=0) - np.min(windows, axis=0)).max(axis=2) > tolerance
+
+
+def _barycentric(mesh: trimesh.Trimesh, face: np.ndarray, origin: np.ndarray, ray: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates (K,3) where rays (K,3) from `origin` meet their faces (K,)."""
+    triangles = mesh.triangles[face]
+    normals = mesh.face_normals[face]
+    dist = np.einsum("ij,ij->i", triangles[:, 0] - origin, normals) / np.einsum("ij,ij->i", ray, normals)
+    points = origin + ray * dist[:, None]
+    return trimesh.triangles.points_to_barycentric(triangles, points)
+
+
+def contact_sheet(images: Sequence[np.ndarray], columns: int = 8, pad: int = 2,
+                  background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
+    """Tile equally sized (H,W,3) uint8 images row by row into one (rows*(H+pad)+pad, ...) uint8 image."""
+    if not images:
+        raise ValueError("no images for the contact sheet")
+    h, w = images[0].shape[:2]
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    sheet = np.empty((rows * (h + pad) + pad, columns * (w + pad) + pad, 3), np.uint8)
+    sheet[:] = np.asarray(background, dtype=np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        sheet[y:y + h, x:x + w] = image[..., :3]
+    return sheet
