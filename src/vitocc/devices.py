@@ -1,0 +1,62 @@
+"""Devices and mixed precision: `--gpu K` to a torch device, `training.amp` to an autocast context.
+
+Code stays device-agnostic: tensors move with `.to(device)`, and autocast is entered only
+where the device and the user's setting call for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+import torch
+
+from vitocc.errors import UserError
+
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+
+def resolve_device(gpu: int) -> torch.device:
+    """`-1` -> the CPU, `k` -> cuda:k; a GPU that is not there is a UserError."""
+    if gpu < 0:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise UserError(f"--gpu {gpu}: no CUDA GPU is available", "use --gpu -1 to run on the CPU")
+    count = torch.cuda.device_count()
+    if gpu >= count:
+        raise UserError(f"--gpu {gpu}: only {count} CUDA GPU(s) are visible (0..{count - 1})")
+    return torch.device("cuda", gpu)
+
+
+def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """The autocast dtype for `amp` on `device`, or None for full precision.
+
+    `auto`: bf16 on CUDA GPUs that support it, else fp16; off on the CPU. `bf16` is also
+    allowed on the CPU (fast on CPUs with AVX512-BF16/AMX); `fp16` is CUDA only.
+    """
+    if amp not in AMP_MODES:
+        raise UserError(f"training.amp must be one of {', '.join(AMP_MODES)}, got {amp!r}")
+    if amp == "off":
+        return None
+    if device.type == "cuda":
+        if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
+            return torch.float16
+        return torch.bfloat16
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        raise UserError("training.amp=fp16 needs a CUDA GPU", "use amp=bf16 on the CPU, or amp=off")
+    return None
+
+
+def autocast(device: torch.device, amp: str) -> ContextManager:
+    """An autocast context for `amp` on `device`; a no-op when `amp_dtype` is None."""
+    dtype = amp_dtype(device, amp)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def needs_grad_scaler(device: torch.device, amp: str) -> bool:
+    """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
+    return amp_dtype(device, amp) == torch.float16

@@ -1,0 +1,100 @@
+"""The paper's conditional-batch-norm decoder, written for speed on (points, channels) matrices.
+
+Points of all shapes are one (N, hidden) matrix; per-shape quantities (B, hidden) reach
+their points either by broadcasting (regular batches: T points per shape, N = B*T) or by a
+gather with a shape index (ragged batches, as MISE sends them). In eval mode each
+conditional batch norm, whose running statistics and gamma/beta are then fixed per shape,
+is folded into one affine x * scale + shift, so a point costs matrix multiplies, one
+fused multiply-add and ReLUs per layer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def modulate(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+    """x * scale + shift with per-shape scale/shift (B, H) applied to points x (N, H).
+
+    `index` (N,) long gives each point's shape; None means N = B*T in shape order.
+    """
+    if index is None:
+        b, h = scale.shape
+        out = torch.addcmul(shift.unsqueeze(1), x.view(b, -1, h), scale.unsqueeze(1))
+        return out.view(-1, h)
+    return torch.addcmul(shift[index], x, scale[index])
+
+
+class CBatchNorm(nn.Module):
+    """Batch norm over points without affine, then gamma(c), beta(c): linear maps of the shape code.
+
+    gamma starts at 1 and beta at 0 (zero weights, bias 1 / 0): at initialisation it is a
+    plain batch norm.
+    """
+
+    def __init__(self, c_dim: int, features: int):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(features, affine=False)
+        self.gamma = nn.Linear(c_dim, features)
+        self.beta = nn.Linear(c_dim, features)
+        nn.init.zeros_(self.gamma.weight)
+        nn.init.ones_(self.gamma.bias)
+        nn.init.zeros_(self.beta.weight)
+        nn.init.zeros_(self.beta.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None, folded: bool) -> torch.Tensor:
+        """x (N, H), c (B, c_dim) -> (N, H). `folded` (eval only) applies the fused affine."""
+        gamma, beta = self.gamma(c), self.beta(c)
+        if folded:
+            inv_std = torch.rsqrt(self.bn.running_var + self.bn.eps)
+            scale = gamma * inv_std
+            return modulate(x, scale, beta - self.bn.running_mean * scale, index)
+        return modulate(self.bn(x), gamma, beta, index)
+
+
+class CResnetBlock(nn.Module):
+    """CBN -> ReLU -> Linear -> CBN -> ReLU -> Linear, plus the input; starts as the identity
+    (the second Linear has zero weights and bias)."""
+
+    def __init__(self, c_dim: int, hidden: int):
+        super().__init__()
+        self.bn_0 = CBatchNorm(c_dim, hidden)
+        self.bn_1 = CBatchNorm(c_dim, hidden)
+        self.fc_0 = nn.Linear(hidden, hidden)
+        self.fc_1 = nn.Linear(hidden, hidden)
+        nn.init.zeros_(self.fc_1.weight)
+        nn.init.zeros_(self.fc_1.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None, folded: bool) -> torch.Tensor:
+        h = self.fc_0(F.relu(self.bn_0(x, c, index, folded)))
+        return x + self.fc_1(F.relu(self.bn_1(h, c, index, folded)))
+
+
+class CBNDecoder(nn.Module):
+    """Occupancy decoder: Linear(3, H) -> n_blocks conditional ResNet blocks -> CBN -> ReLU -> Linear(H, 1).
+
+    In eval mode it uses the folded form unless `fold` is set to False (the plain form,
+    same numbers up to float rounding).
+    """
+
+    def __init__(self, c_dim: int = 256, hidden: int = 256, n_blocks: int = 5):
+        super().__init__()
+        self.fc_p = nn.Linear(3, hidden)
+        self.blocks = nn.ModuleList(CResnetBlock(c_dim, hidden) for _ in range(n_blocks))
+        self.bn = CBatchNorm(c_dim, hidden)
+        self.fc_out = nn.Linear(hidden, 1)
+        self.fold = True
+
+    def forward(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,)."""
+        folded = self.fold and not self.training
+        batch_shape = points.shape[:-1]
+        if index is None and (points.dim() != 3 or points.shape[0] != c.shape[0]):
+            raise ValueError(f"points {tuple(points.shape)} must be (B, T, 3) for c {tuple(c.shape)}")
+        x = self.fc_p(points.reshape(-1, 3))
+        for block in self.blocks:
+            x = block(x, c, index, folded)
+        logits = self.fc_out(F.relu(self.bn(x, c, index, folded)))
+        return logits.view(batch_shape)

@@ -1,0 +1,112 @@
+"""Trained models in and out: training checkpoints, run directories, safetensors + config.yaml.
+
+Nothing here unpickles arbitrary objects: checkpoints are read with
+`torch.load(weights_only=True)`, exported models are safetensors.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from vitocc.config import Config, config_from_dict, load_config, save_config
+from vitocc.errors import UserError
+from vitocc.io import atomic_path
+from vitocc.models.onet import OccupancyNetwork, build_model
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.yaml"
+CHECKPOINT_NAMES = ("best.pt", "last.pt")  # preferred first
+
+
+def shipped_model_dir() -> Path:
+    """Folder of the model shipped inside the package (may be absent)."""
+    return Path(str(resources.files("vitocc"))) / "assets" / "model"
+
+
+def resolve_checkpoint(run_dir: Path) -> Path:
+    """checkpoints/best.pt of a run directory, else checkpoints/last.pt."""
+    for name in CHECKPOINT_NAMES:
+        path = run_dir / "checkpoints" / name
+        if path.is_file():
+            return path
+    raise UserError(f"run directory {run_dir} has no checkpoints/best.pt or last.pt",
+                    "train it first (vitocc train --out DIR), or give a checkpoint file")
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A training checkpoint as a dict of tensors and plain values (weights_only unpickling)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"cannot read checkpoint {path}: {reason}") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise UserError(f"{path} is not a vitocc checkpoint (no model weights and config)")
+    return ckpt
+
+
+def _state_dict_into(model: OccupancyNetwork, state: dict, source: Path) -> None:
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise UserError(f"weights in {source} do not match their config: {str(exc).splitlines()[0]}") from None
+
+
+def _from_safetensors(path: Path) -> tuple[OccupancyNetwork, Config]:
+    from safetensors.torch import load_file
+
+    config_path = path.parent / CONFIG_FILE
+    if not config_path.is_file():
+        raise UserError(f"{path} needs its {CONFIG_FILE} next to it")
+    cfg = load_config(str(config_path))
+    model = build_model(cfg, pretrained=False)
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    _state_dict_into(model, state, path)
+    return model, cfg
+
+
+def load_model(source: str | Path | None, device: torch.device | str = "cpu") -> tuple[OccupancyNetwork, Config]:
+    """A trained model in eval mode on `device`, and its config.
+
+    `source`: a training checkpoint (.pt), a run directory (its best.pt, else last.pt), a
+    .safetensors file with config.yaml beside it, or None for the model shipped in the package.
+    """
+    if source is None:
+        weights = shipped_model_dir() / WEIGHTS_FILE
+        if not weights.is_file():
+            raise UserError("no checkpoint was given and no shipped model is installed",
+                            "pass --checkpoint RUN_DIR|CKPT.pt|model.safetensors")
+        model, cfg = _from_safetensors(weights)
+    else:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            path = resolve_checkpoint(path)
+        if not path.is_file():
+            raise UserError(f"checkpoint {path} does not exist")
+        if path.suffix == ".safetensors":
+            model, cfg = _from_safetensors(path)
+        else:
+            ckpt = read_checkpoint(path)
+            cfg = config_from_dict(ckpt["config"])
+            model = build_model(cfg, pretrained=False)
+            _state_dict_into(model, ckpt["model"], path)
+    return model.to(device).eval(), cfg
+
+
+def export_safetensors(model: OccupancyNetwork, cfg: Config, out_dir: str | Path) -> Path:
+    """Write `out_dir`/model.safetensors and config.yaml (each atomically); returns the weights path."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights = out_dir / WEIGHTS_FILE
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp))
+    save_config(cfg, out_dir / CONFIG_FILE)
+    return weights

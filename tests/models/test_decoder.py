@@ -1,0 +1,68 @@
+"""The CBN decoder: initialisation, the folded eval form and ragged decoding."""
+
+from __future__ import annotations
+
+import torch
+
+from vitocc.models.decoder import CBNDecoder
+
+
+def _randomised(seed: int = 0) -> CBNDecoder:
+    """A decoder with random weights and running statistics, as after training."""
+    torch.manual_seed(seed)
+    decoder = CBNDecoder(c_dim=16, hidden=32, n_blocks=3)
+    with torch.no_grad():
+        for name, p in decoder.named_parameters():
+            p.copy_(torch.randn_like(p) * 0.3 + (1.0 if name.endswith("gamma.bias") else 0.0))
+        for m in decoder.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.copy_(torch.randn_like(m.running_mean))
+                m.running_var.copy_(torch.rand_like(m.running_var) + 0.5)
+    return decoder.eval()
+
+
+def test_initialisation_gamma_one_beta_zero_blocks_identity():
+    torch.manual_seed(0)
+    decoder = CBNDecoder(c_dim=16, hidden=32, n_blocks=2)
+    c = torch.randn(3, 16)
+    for m in [decoder.bn] + [b.bn_0 for b in decoder.blocks] + [b.bn_1 for b in decoder.blocks]:
+        assert torch.equal(m.gamma(c), torch.ones(3, 32))
+        assert torch.equal(m.beta(c), torch.zeros(3, 32))
+    x = torch.randn(3 * 10, 32)
+    for block in decoder.blocks:
+        assert torch.equal(block(x, c, None, False), x)
+
+
+def test_folded_equals_plain_regular_and_ragged():
+    decoder = _randomised()
+    c = torch.randn(3, 16)
+    points = torch.rand(3, 50, 3) - 0.5
+    with torch.no_grad():
+        folded = decoder(points, c)
+        decoder.fold = False
+        plain = decoder(points, c)
+        decoder.fold = True
+    assert folded.shape == (3, 50)
+    assert plain.abs().max() > 0.1  # non-trivial outputs
+    torch.testing.assert_close(folded, plain, atol=1e-5, rtol=1e-5)
+
+    # Ragged: shapes with 7, 0 and 20 points, interleaved, through the flat path.
+    counts = [7, 0, 20]
+    index = torch.repeat_interleave(torch.arange(3), torch.tensor(counts))
+    perm = torch.randperm(len(index))
+    index = index[perm]
+    flat = (torch.rand(len(index), 3) - 0.5)
+    with torch.no_grad():
+        ragged = decoder(flat, c, index)
+        for k in range(3):
+            alone = decoder(flat[index == k][None], c[k:k + 1])[0]
+            torch.testing.assert_close(ragged[index == k], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_training_mode_uses_batch_statistics_and_updates_running_stats():
+    decoder = CBNDecoder(c_dim=8, hidden=16, n_blocks=1).train()
+    before = decoder.bn.bn.running_mean.clone()
+    logits = decoder(torch.rand(2, 30, 3), torch.randn(2, 8))
+    logits.sum().backward()
+    assert not torch.equal(before, decoder.bn.bn.running_mean)
+    assert decoder.blocks[0].fc_1.weight.grad.abs().sum() > 0
