@@ -80,6 +80,7 @@ class GenerationConfig:
     refinement_steps: int = 0
     simplify_nfaces: int | None = None
     vertex_normals: bool = False
+    amp: str = "auto"  # decoder precision: auto (bf16/fp16 on CUDA, fp32 on CPU) | bf16 | fp16 | off
 
 
 @dataclass

@@ -1,0 +1,127 @@
+"""Users' pictures to model inputs: decoded safely, upright, RGB on white, cropped like the renders.
+
+The model was trained on 137x137 renders of one object on a white background, filling
+about 70% of the frame. A photo or a cut-out PNG is brought to that look:
+EXIF orientation applied, transparency composited on white, 16-bit and grayscale images
+converted to 8-bit RGB, then (unless `crop=False`) cropped around the object and padded
+to a square with a margin. Every failure is one UserError naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from vitocc.errors import UserError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+OBJECT_FILL = 0.7  # longer side of the object / side of the square: 0.5-0.85 in the training renders
+BACKGROUND_TOLERANCE = 24  # 8-bit difference from the border colour that counts as object
+MAX_WORKING_SIDE = 2048  # huge photos are reduced to this before anything else
+WHITE = (255, 255, 255)
+
+
+def load_image(path: str | Path, crop: bool = True) -> Image.Image:
+    """A square RGB picture of the object in file `path`, ready for `image_to_tensor`.
+
+    UserError if the file is missing, empty, not an image, or damaged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the file is empty")
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (MAX_WORKING_SIDE, MAX_WORKING_SIDE))  # JPEG: decode at reduced size
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: not an image (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError:
+        raise UserError(f"{path}: the image is too large to decode safely", "downscale it first") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: damaged image ({reason})") from None
+    if image.width == 0 or image.height == 0:
+        raise UserError(f"{path}: the image has no pixels")
+    return prepare_image(image, crop=crop)
+
+
+def prepare_image(image: Image.Image, crop: bool = True) -> Image.Image:
+    """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`."""
+    if max(image.size) > MAX_WORKING_SIDE:
+        image = image.copy()
+        image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
+    rgba = to_rgba8(image)
+    rgb = np.asarray(rgba, dtype=np.float32)
+    alpha = rgb[..., 3:] / 255.0
+    rgb = np.round(rgb[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    box = object_box(rgb, np.asarray(rgba)[..., 3]) if crop else None
+    return square(Image.fromarray(rgb), box)
+
+
+def to_rgba8(image: Image.Image) -> Image.Image:
+    """8-bit RGBA of any mode: 16/32-bit and float grayscale rescaled, palettes expanded."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        # 16-bit files hold 0..65535; float images are taken as 0..1 when they look like it.
+        top = 1.0 if image.mode == "F" and values.max() <= 1.0 else 255.0 if values.max() <= 255 else 65535.0
+        gray = np.clip(np.round(values / top * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGBA")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("PA")
+    return image.convert("RGBA")
+
+
+def object_box(rgb: np.ndarray, alpha: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the object in rgb (H,W,3) uint8 with alpha (H,W) uint8.
+
+    The object is where alpha is set (when the image has real transparency), else where
+    the colour differs from the border's median colour. None when nothing stands out.
+    """
+    if alpha.min() < 255:
+        mask = alpha > 127
+    else:
+        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+        background = np.median(border, axis=0)
+        mask = np.abs(rgb.astype(np.int16) - background).max(axis=2) > BACKGROUND_TOLERANCE
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def square(image: Image.Image, box: tuple[int, int, int, int] | None) -> Image.Image:
+    """The square, white-padded picture around `box` (object filling OBJECT_FILL), or the whole frame padded."""
+    if box is None:
+        left, top, right, bottom = 0, 0, image.width, image.height
+        side = max(image.width, image.height)
+    else:
+        left, top, right, bottom = box
+        side = max(1, round(max(right - left, bottom - top) / OBJECT_FILL))
+    out = Image.new("RGB", (side, side), WHITE)
+    # Centre the box; parts of the frame that fall outside the square are cut, missing parts stay white.
+    out.paste(image, ((side - left - right) // 2, (side - top - bottom) // 2))
+    return out
+
+
+def find_images(inputs: list[str | Path]) -> list[Path]:
+    """Files given as is, folders expanded to their image files (sorted, not recursive).
+
+    A missing path or a folder without images is a UserError.
+    """
+    found: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            images = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not images:
+                raise UserError(f"folder {item} holds no images", f"suffixes read: {' '.join(IMAGE_SUFFIXES)}")
+            found += images
+        elif item.exists():
+            found.append(item)
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    return found

@@ -1,0 +1,175 @@
+"""Multiresolution IsoSurface Extraction (MISE) for a batch of shapes, on the model's device.
+
+The octree logic of the paper (Mescheder et al. 2019, section 3.3) written as dense tensor
+operations over the final lattice, so that B shapes advance together and every round sends
+all their new points through one chunked `query_fn`:
+
+* level 0 evaluates the (r0+1)^3 lattice of every shape;
+* a leaf voxel of level l < depth is *active* when the known points on its closed box
+  (its corners and points that finer neighbours put on its faces) lie on both sides of the
+  threshold (value >= t and value <= t, as the reference); active leaves are split in 8
+  and the unknown points of their 3x3x3 child lattice are queried in the next round;
+* rounds repeat until no leaf changes. Points that neighbours put on a leaf's faces are
+  what spreads refinement along a surface to voxels whose corners missed it.
+
+The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
+point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
+for r0=32, depth 2, padding 0.1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+QueryFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""`query_fn(points (N,3) float32, index (N,) long) -> logits (N,)`: shape `index[i]` at `points[i]`."""
+
+
+@dataclass
+class MiseResult:
+    """The final logit lattice of every shape and what it cost."""
+
+    values: torch.Tensor  # (B, R+1, R+1, R+1) float32 logits; points never queried filled from their leaf
+    n_queried: list[int]  # points evaluated per shape
+    round_points: list[int] = field(default_factory=list)  # points queried per round, all shapes
+    seconds_query: float = 0.0  # wall time inside query_fn
+    seconds_total: float = 0.0  # wall time of the whole extraction
+
+    @property
+    def resolution(self) -> int:
+        """R: number of cells per axis of the final lattice."""
+        return self.values.shape[-1] - 1
+
+
+def logit(probability: float) -> float:
+    """log(p / (1 - p)): the threshold in the space of the decoder's outputs."""
+    if not 0.0 < probability < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {probability}")
+    return math.log(probability / (1.0 - probability))
+
+
+def lattice_to_points(idx: torch.Tensor, resolution: int, padding: float) -> torch.Tensor:
+    """Integer lattice coordinates (N,3) -> points (N,3) float32 in the normalised frame."""
+    return (idx.float() / resolution - 0.5) * (1.0 + padding)
+
+
+def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = 32, upsampling_steps: int = 2,
+         threshold: float = 0.2, padding: float = 0.1, points_batch: int = 1_000_000,
+         device: torch.device | str = "cpu") -> MiseResult:
+    """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
+
+    `threshold` is a probability; the extraction compares logits with logit(threshold).
+    Memory: about 6 bytes per lattice point and shape (4.5 MB per shape at R=128) plus
+    `points_batch` points per decoder call.
+    """
+    start = time.perf_counter()
+    depth, t = upsampling_steps, logit(threshold)
+    step0 = 2**depth
+    res = resolution0 * step0
+    values = torch.full((n_shapes,) + (res + 1,) * 3, float("nan"), device=device)
+    split = [torch.zeros((n_shapes,) + (resolution0 * 2**lvl,) * 3, dtype=torch.bool, device=device)
+             for lvl in range(depth)]
+    new = torch.zeros_like(values, dtype=torch.bool)
+    new[:, ::step0, ::step0, ::step0] = True
+    result = MiseResult(values, [0] * n_shapes)
+    while True:
+        idx = new.nonzero()  # (M, 4): shape, i, j, k; sorted by shape
+        if len(idx) == 0:
+            break
+        result.round_points.append(len(idx))
+        for b, n in enumerate(torch.bincount(idx[:, 0], minlength=n_shapes).tolist()):
+            result.n_queried[b] += n
+        for chunk in idx.split(points_batch):
+            t0 = time.perf_counter()
+            logits = query_fn(lattice_to_points(chunk[:, 1:], res, padding), chunk[:, 0])
+            values[chunk.unbind(1)] = logits.float().nan_to_num(nan=-1e6)  # the lattice keeps fp32 even under autocast
+            result.seconds_query += time.perf_counter() - t0
+        new = _subdivide(values, split, t) & values.isnan()
+    _fill_unknown(values, depth)
+    result.seconds_total = time.perf_counter() - start
+    return result
+
+
+def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> torch.Tensor:
+    """Split every active leaf (in place in `split`); returns (B, R+1, R+1, R+1) bool, the child lattice points.
+
+    A leaf is split at most once per round, as in the reference (children wait for the
+    next round's values).
+    """
+    depth = len(split)
+    # Bit 1: a known point >= t, bit 2: a known point <= t (NaN compares False on both).
+    touch = (values >= t).to(torch.uint8) | ((values <= t).to(torch.uint8) << 1)
+    active = [None] * depth
+    for lvl in range(depth - 1, -1, -1):  # finest first: a voxel's closed box is its children's
+        touch = _or_pool(touch, 3 if lvl == depth - 1 else 2)
+        exists = torch.ones_like(split[0]) if lvl == 0 else _upsample2(split[lvl - 1])
+        active[lvl] = exists & ~split[lvl] & (touch == 3)
+    children = torch.zeros_like(values, dtype=torch.bool)
+    for lvl, act in enumerate(active):
+        if not act.any():
+            continue
+        split[lvl] |= act
+        half = 2 ** (depth - lvl - 1)
+        children[:, ::half, ::half, ::half] |= _child_points(act)
+    return children
+
+
+def _or_pool(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Bitwise OR over windows of `kernel` (2 or 3) points with stride 2 on the 3 spatial axes.
+
+    kernel 3 maps (B, 2n+1, ...) lattice points to the closed boxes of (B, n, ...) voxels;
+    kernel 2 maps (B, 2n, ...) child voxels to their (B, n, ...) parents.
+    """
+    for dim in (1, 2, 3):
+        n = (x.shape[dim] - kernel) // 2 + 1
+        out = x.narrow(dim, 0, 2 * n - 1)[_every_other(dim)]
+        for offset in range(1, kernel):
+            out = out | x.narrow(dim, offset, 2 * n - 1)[_every_other(dim)]
+        x = out
+    return x
+
+
+def _child_points(active: torch.Tensor) -> torch.Tensor:
+    """(B, n, n, n) voxels -> (B, 2n+1, 2n+1, 2n+1) bool: the 3x3x3 child-lattice points of each."""
+    x = active
+    for dim in (1, 2, 3):
+        shape = list(x.shape)
+        shape[dim] = 2 * shape[dim] + 1
+        out = torch.zeros(shape, dtype=torch.bool, device=x.device)
+        for offset in range(3):  # voxel v covers points 2v, 2v+1, 2v+2 along each axis
+            out.narrow(dim, offset, 2 * x.shape[dim] - 1)[_every_other(dim)] |= x
+        x = out
+    return x
+
+
+def _every_other(dim: int) -> tuple[slice, ...]:
+    """Index taking every second element along `dim`."""
+    return (slice(None),) * dim + (slice(None, None, 2),)
+
+
+def _upsample2(mask: torch.Tensor) -> torch.Tensor:
+    """(B, n, n, n) -> (B, 2n, 2n, 2n): every voxel's value copied to its 8 children."""
+    return mask.repeat_interleave(2, 1).repeat_interleave(2, 2).repeat_interleave(2, 3)
+
+
+def _fill_unknown(values: torch.Tensor, depth: int) -> None:
+    """Give every never-queried point (NaN) a value from a known point of the leaf containing it.
+
+    Points are unknown only inside leaves that were not split, whose known points all lie
+    on one side of the threshold, so marching cubes sees no surface there (as the
+    reference's to_dense). Finest level first: the lower corner of the level-l voxel
+    around a point is known whenever that voxel exists.
+    """
+    size = values.shape[-1]
+    for lvl in range(depth - 1, -1, -1):
+        step = 2 ** (depth - lvl)
+        corners = values[:, ::step, ::step, ::step]
+        lower = corners.repeat_interleave(step, 1)[:, :size].repeat_interleave(step, 2)[:, :, :size]
+        lower = lower.repeat_interleave(step, 3)[:, :, :, :size]
+        torch.where(values.isnan(), lower, values, out=values)

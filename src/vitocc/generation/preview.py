@@ -1,0 +1,39 @@
+"""A picture to check a reconstruction without a 3D viewer: the input next to three renders of the mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from PIL import Image
+
+# (elevation, azimuth) in degrees: front-left, back-right and a side view from higher up.
+VIEWS = ((25.0, 45.0), (25.0, 225.0), (50.0, 135.0))
+DISTANCE = 2.6  # camera distance in the normalised frame: the whole padded box (side 1.1) stays in view
+
+
+def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) -> np.ndarray:
+    """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (grey, shaded)."""
+    from vitocc.data.cameras import camera_matrix, world_matrix
+    from vitocc.render import render_mesh
+
+    panels = [np.asarray(picture.convert("RGB").resize((size, size), Image.BILINEAR))]
+    for elevation, azimuth in VIEWS:
+        if len(mesh.faces) == 0:
+            panels.append(np.full((size, size, 3), 255, np.uint8))
+            continue
+        panels.append(render_mesh(mesh, world_matrix(DISTANCE, elevation, azimuth), camera_matrix(size),
+                                  size=size, antialias=2))
+    return np.concatenate(panels, axis=1)
+
+
+def write_preview(path: str | Path, rows: Sequence[tuple[Image.Image, trimesh.Trimesh]], size: int = 256) -> None:
+    """Write a PNG with one `preview_row` per (picture, mesh), atomically."""
+    from vitocc.io import atomic_path
+    from vitocc.render import contact_sheet
+
+    sheet = contact_sheet([preview_row(p, m, size) for p, m in rows], columns=1)
+    with atomic_path(path) as tmp:
+        Image.fromarray(sheet).save(tmp, format="PNG")
