@@ -45,3 +45,6 @@ def main_options(
 from vitocc.cli import config_cmd  # noqa: E402
 
 app.command("config")(config_cmd.config)
+from vitocc.cli import download  # noqa: E402
+
+app.command("download")(download.download)

@@ -1,0 +1,216 @@
+"""Fetch a known data set into a folder: plan, download (whole or selected members), extract.
+
+`fetch_dataset` is what `vitocc download` runs. Without a subset it downloads the whole
+zip (resumable, see :mod:`vitocc.data.download`) and extracts it; with `categories` and/or
+`max_models` it reads the zip's central directory with Range requests and fetches only the
+chosen members (:mod:`vitocc.data.remote_zip`), falling back to the whole download when
+the server ignores Range. Either way the result is `DEST/<root>/` in the real layout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from vitocc.data import download, extract, remote_zip
+from vitocc.data.layout import METADATA_FILE, SPLITS, read_metadata
+from vitocc.errors import UserError
+from vitocc.io import write_json
+
+log = logging.getLogger(__name__)
+
+DONE_MARKER = ".vitocc_download.json"  # in DEST/<root> after a whole archive was extracted
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A data set `vitocc download` knows: where it is, how big, and its folder in the zip."""
+
+    name: str
+    description: str
+    url: str
+    size_bytes: int
+    root: str  # top-level folder inside the archive
+
+    @property
+    def filename(self) -> str:
+        return Path(urllib.parse.urlparse(self.url).path).name
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "shapenet": DatasetInfo(
+        "shapenet",
+        "ShapeNet, 13 classes, Occupancy Networks preprocessing (points, pointclouds, "
+        "24 renders + cameras per model, split lists), published by the paper's authors",
+        "https://s3.eu-central-1.amazonaws.com/avg-projects/occupancy_networks/data/dataset_small_v1.1.zip",
+        73_400_000_000,
+        "ShapeNet",
+    ),
+}
+
+
+@dataclass
+class FetchSummary:
+    """What one `fetch_dataset` call did."""
+
+    root: Path  # the data set folder, DEST/<root>
+    mode: str  # "full" or "selective"
+    bytes_fetched: int = 0  # over the network, this run
+    files_written: int = 0
+    files_kept: int = 0  # already complete from an earlier run
+    classes: list[str] = field(default_factory=list)  # synsets extracted
+    models: int = 0  # model folders extracted (selective or limited runs) or 0 when all
+    seconds: float = 0.0
+    zip_path: Path | None = None  # the kept archive, if any
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The known data set `name`, or a UserError listing the known ones."""
+    if name.lower() not in DATASETS:
+        raise UserError(f"unknown data set '{name}'", f"known: {', '.join(DATASETS)} (see vitocc download --list)")
+    return DATASETS[name.lower()]
+
+
+def fetch_dataset(info: DatasetInfo, dest: str | os.PathLike, *, url: str | None = None,
+                  categories: list[str] | None = None, max_models: int | None = None,
+                  keep_zip: bool = False, sha256: str | None = None,
+                  retry: download.RetryPolicy = download.RetryPolicy(),
+                  progress: download.Progress | None = None,
+                  free: Callable[[str | os.PathLike], int] = download.disk_free,
+                  merge_gap: int = 1 << 20) -> FetchSummary:
+    """Put `info`'s data set (or the chosen classes / first models of it) under `dest/<root>`.
+
+    `url` overrides `info.url` (http, https or file://). `max_models` caps models per class.
+    A rerun resumes: partial downloads continue and complete files are kept.
+    """
+    start = time.perf_counter()
+    dest, url, progress = Path(dest), url or info.url, progress or download.Progress()
+    subset = bool(categories) or max_models is not None
+    if max_models is not None and max_models < 1:
+        raise UserError(f"--max-models must be at least 1, got {max_models}")
+    if sha256 and subset:
+        raise UserError("--sha256 checks the whole archive and cannot be combined with --categories/--max-models",
+                        "a subset is verified member by member with the zip's CRC-32")
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"--dest {dest} is a file", "choose a folder")
+    scheme = urllib.parse.urlparse(url).scheme
+    if scheme == "file":
+        reader = remote_zip.LocalFileReader(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+        download._verify_sha256(reader.path, sha256)
+        summary = _extract(info, reader, dest, categories, max_models, progress, free, merge_gap, "full")
+    elif scheme in ("http", "https"):
+        summary = _fetch_http(info, url, dest, categories, max_models, keep_zip, sha256, retry, progress, free,
+                              merge_gap)
+    else:
+        raise UserError(f"unsupported URL '{url}'", "use http://, https:// or file://")
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _fetch_http(info, url, dest, categories, max_models, keep_zip, sha256, retry, progress, free, merge_gap):
+    """Selective over Range when a subset is asked and the server allows it; else the whole zip."""
+    session = download.new_session()
+    remote = download.probe(session, url, retry)
+    if categories or max_models is not None:
+        reader = remote_zip.HttpRangeReader(session, remote, retry, progress)
+        try:
+            summary = _extract(info, reader, dest, categories, max_models, progress, free, merge_gap, "selective")
+            summary.bytes_fetched = reader.bytes_fetched
+            return summary
+        except download.RangeIgnored:
+            log.warning("the server ignores Range requests: downloading the whole archive (%s) instead",
+                        download.format_size(remote.size))
+    marker = dest / info.root / DONE_MARKER
+    if not (categories or max_models is not None) and _marker_matches(marker, remote):
+        log.info("%s is already downloaded and extracted (delete %s to redo)", url, marker)
+        return FetchSummary(dest / info.root, "full", classes=sorted(read_metadata(dest / info.root)))
+    zip_path = dest / (Path(urllib.parse.urlparse(url).path).name or info.filename)
+    fetched = download.download_file(url, zip_path, remote=remote, extra_space=remote.size, sha256=sha256,
+                                     retry=retry, progress=progress, free=free, session=session)
+    summary = _extract(info, remote_zip.LocalFileReader(zip_path), dest, categories, max_models, progress, free,
+                       merge_gap, "full")
+    summary.bytes_fetched = fetched
+    if not (categories or max_models is not None):
+        write_json(marker, asdict(remote))
+    if keep_zip:
+        summary.zip_path = zip_path
+    else:
+        zip_path.unlink()
+    return summary
+
+
+def _marker_matches(marker: Path, remote: download.RemoteFile) -> bool:
+    """True if `marker` records a finished extraction of this version of the archive."""
+    try:
+        saved = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    return saved.get("url") == remote.url and saved.get("size") == remote.size and remote.same_version(
+        saved.get("etag"), saved.get("last_modified"))
+
+
+def _extract(info: DatasetInfo, reader: remote_zip.RangeReader, dest: Path, categories, max_models,
+             progress: download.Progress, free, merge_gap: int, mode: str) -> FetchSummary:
+    """Read the directory, choose members, check names and disk space, extract, finish the layout."""
+    members = remote_zip.read_central_directory(reader)
+    extract.check_member_names(members)
+    classes = remote_zip.archive_classes(members, info.root)
+    if not classes:
+        raise UserError(f"the archive has no class folders under '{info.root}/'", "check --url")
+    chosen = remote_zip.resolve_categories(categories or [], classes)
+    splits = _limited_splits(reader, classes, info.root, chosen, max_models, merge_gap) if max_models else None
+    selected = [m for synset in chosen
+                for m in remote_zip.model_members(classes[synset], set(_flat(splits[synset])) if splits else None)]
+    by_name = {m.name: m for m in members}
+    names = _class_names(reader, by_name.get(f"{info.root}/{METADATA_FILE}"), merge_gap)
+    subset = bool(categories) or max_models is not None
+    if not subset and f"{info.root}/{METADATA_FILE}" in by_name:
+        selected.append(by_name[f"{info.root}/{METADATA_FILE}"])
+    need = sum(m.file_size for m in extract.pending_members(selected, dest))
+    download.check_free_space(dest, need, f"extracting {len(selected)} files", free)
+    stats = extract.extract_members(reader, selected, dest, progress, merge_gap)
+    root = dest / info.root
+    if splits:
+        extract.write_split_subsets(root, splits)
+    extract.write_metadata_if_needed(root, names, subset)
+    return FetchSummary(root, mode, files_written=stats.files_written, files_kept=stats.files_kept, classes=chosen,
+                        models=sum(len(_flat(s)) for s in splits.values()) if splits else 0)
+
+
+def _flat(lists: dict[str, list[str]]) -> list[str]:
+    return [m for split in SPLITS for m in lists.get(split, [])]
+
+
+def _limited_splits(reader, classes, root, chosen, max_models, merge_gap) -> dict[str, dict[str, list[str]]]:
+    """synset -> split -> the first models, at most `max_models` per class, from the archive's lists.
+
+    A class without split lists takes its first model folders (sorted) as training models.
+    """
+    wanted = [m for synset in chosen for m in remote_zip.split_list_members(classes, root, synset)]
+    texts = {m.name: data.decode() for m, data in remote_zip.iter_members(reader, wanted, merge_gap)}
+    splits = {}
+    for synset in chosen:
+        lists = {s: [x.strip() for x in texts.get(f"{root}/{synset}/{s}.lst", "").splitlines() if x.strip()]
+                 for s in SPLITS}
+        if not any(lists.values()):
+            lists["train"] = sorted({m.name.split("/")[2] for m in classes[synset] if m.name.count("/") >= 3})
+        splits[synset] = remote_zip.choose_models(lists, max_models)
+    return splits
+
+
+def _class_names(reader, member: remote_zip.ZipMember | None, merge_gap: int) -> dict[str, str]:
+    """synset -> name from the archive's metadata.yaml, or {} when it has none."""
+    if member is None:
+        return {}
+    (_, data), = remote_zip.iter_members(reader, [member], merge_gap)
+    meta = yaml.safe_load(data) or {}
+    return {str(k): str(v.get("name", k)) if isinstance(v, dict) else str(k) for k, v in meta.items()}
