@@ -48,3 +48,6 @@ app.command("config")(config_cmd.config)
 from vitocc.cli import download  # noqa: E402
 
 app.command("download")(download.download)
+from vitocc.cli import train  # noqa: E402
+
+app.command("train")(train.train)

@@ -1,0 +1,57 @@
+"""`vitocc train`: train or resume an occupancy network in a run directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vitocc.cli.common import console, err_console, options
+
+
+def _default_out(config: str | None) -> Path:
+    """runs/<preset name or config file stem>."""
+    return Path("runs") / (Path(config).stem if config else "default")
+
+
+def train(
+    config: Optional[str] = typer.Option(
+        None, "--config", "-c",
+        help="Preset name or YAML file. Default: the run's config.yaml with --resume, else 'default'."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
+    gpu: Optional[int] = typer.Option(
+        None, "--gpu", help="CUDA device index, -1 for the CPU. Default: cuda:0 if there is a GPU, else the CPU."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from checkpoints/last.pt."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
+    max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Stop after this many epochs in total."),
+    max_time: Optional[float] = typer.Option(None, "--max-time", help="Stop after this many seconds of this session."),
+) -> None:
+    """Train an occupancy network (also under `torchrun --nproc_per_node=K` for data-parallel training)."""
+    import torch
+
+    from vitocc.config import load_config
+    from vitocc.devices import resolve_device
+    from vitocc.training import train as run_training
+
+    out = out or _default_out(config)
+    source = config
+    if source is None and resume and (out / "config.yaml").is_file():
+        source = str(out / "config.yaml")
+    overrides = list(set_)
+    if data is not None:
+        overrides.append(f"data.path={data}")
+    for key, value in (("max_steps", max_steps), ("max_epochs", max_epochs), ("max_time", max_time)):
+        if value is not None:
+            overrides.append(f"training.{key}={value}")
+    cfg = load_config(source or "default", overrides)
+    device = resolve_device(gpu if gpu is not None else (0 if torch.cuda.is_available() else -1))
+    result = run_training(cfg, out, device, resume=resume, progress=options.show_progress, console=err_console)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun, rank 0 reports
+    best = f"{result.best_iou:.4f}" if result.best_iou >= 0 else "-"
+    console.print(f"{result.stop_reason}: step {result.step}, epoch {result.epoch}, best val IoU {best}; "
+                  f"run directory {result.run_dir}", highlight=False)

@@ -1,0 +1,59 @@
+"""Validation without meshing: training loss on the subsampled points and IoU on `points_iou`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from vitocc.data.loader import batch_to_device, take_broken
+from vitocc.devices import autocast
+from vitocc.models.onet import OccupancyNetwork, occupancy_loss
+from vitocc.training.distributed import DistContext, all_reduce_sum
+
+
+def occupancy_iou(logits: torch.Tensor, occ: torch.Tensor, threshold: float) -> torch.Tensor:
+    """IoU per shape (B,) of predicted occupancy (probability >= `threshold`) and ground truth.
+
+    logits, occ: (B, N). Two empty sets count as IoU 1.
+    """
+    pred = logits >= math.log(threshold / (1.0 - threshold))
+    gt = occ >= 0.5
+    inter = (pred & gt).sum(-1).float()
+    union = (pred | gt).sum(-1).float()
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+
+
+@torch.no_grad()
+def decode_chunked(model: OccupancyNetwork, points: torch.Tensor, c: torch.Tensor, points_batch: int) -> torch.Tensor:
+    """Logits (B, N) of points (B, N, 3), at most about `points_batch` points per decoder call."""
+    chunk = max(1, points_batch // points.shape[0])
+    return torch.cat([model.decode(p, c) for p in points.split(chunk, dim=1)], dim=1)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, loader: torch.utils.data.DataLoader, device: torch.device, amp: str,
+             threshold: float, points_batch: int, max_batches: int | None, ctx: DistContext,
+             skip_broken: bool) -> dict[str, float]:
+    """Mean loss (`points`, same units as the training loss) and IoU (`points_iou`) over the
+    validation shapes of every process; the model is left in eval mode."""
+    model.eval()
+    loss_sum = iou_sum = count = 0.0
+    for i, batch in enumerate(loader):
+        if max_batches is not None and i >= max_batches:
+            break
+        take_broken(batch, skip_broken)
+        if "inputs" not in batch:
+            continue
+        batch = batch_to_device(batch, device)
+        with autocast(device, amp):
+            c = model.encode(batch["inputs"])
+            logits = model.decode(batch["points"], c)
+            logits_iou = decode_chunked(model, batch["points_iou"], c, points_batch)
+        n = len(batch["inputs"])
+        loss_sum += occupancy_loss(logits, batch["points.occ"]).item() * n
+        iou_sum += occupancy_iou(logits_iou.float(), batch["points_iou.occ"], threshold).sum().item()
+        count += n
+    loss_sum, iou_sum, count = all_reduce_sum([loss_sum, iou_sum, count], ctx)
+    return {"val_loss": loss_sum / max(count, 1), "val_iou": iou_sum / max(count, 1)}

@@ -1,0 +1,96 @@
+"""The trainer: run directory, resume equivalence, stopping rules, user errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from vitocc.config import apply_overrides, config_from_dict
+from vitocc.errors import UserError
+from vitocc.models import load_model
+from vitocc.training import load_checkpoint, train
+from vitocc.training.trainer import Trainer
+
+
+def _log(run):
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_run_directory_layout_checkpoints_and_log(tiny_cfg, tmp_path):
+    cfg = apply_overrides(tiny_cfg, ["training.max_steps=5", "training.validate_every=4"])
+    result = train(cfg, tmp_path / "run")
+    run = tmp_path / "run"
+    assert result.step == 5 and result.stop_reason == "max_steps"
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "config.yaml", "log.jsonl"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")  # weights_only unpickling
+    assert set(ckpt) == {"model", "optimizer", "scheduler", "scaler", "state", "rng", "config"}
+    assert ckpt["state"]["step"] == 5 and config_from_dict(ckpt["config"]) == cfg
+    lines = _log(run)
+    assert [r["step"] for r in lines if "loss" in r] == [1, 2, 3, 4, 5]
+    val = [r for r in lines if "val_iou" in r]
+    assert [r["step"] for r in val] == [4, 5]  # every 4 steps, and the final weights
+    assert 0 <= val[-1]["val_iou"] <= 1 and result.best_iou == max(r["val_iou"] for r in val)
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert best["state"]["best_iou"] == result.best_iou
+    model, loaded_cfg = load_model(run)
+    assert not model.training and loaded_cfg == cfg
+
+
+def test_resume_gives_the_same_weights_as_training_straight(tiny_cfg, tmp_path, monkeypatch):
+    """2N steps straight == N steps, resume, N more (4 train shapes, batch 2: resumes mid-epoch).
+
+    Same CPU kernels in the same order: the tolerance only absorbs float summation order,
+    which does not change here; GPU runs with nondeterministic kernels differ by ~1e-6.
+    """
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(apply_overrides(tiny_cfg, ["training.max_steps=6"]), straight)
+    first = train(apply_overrides(tiny_cfg, ["training.max_steps=3"]), split)
+    assert (first.step, first.epoch) == (3, 1)
+    steps = []
+    real_step = Trainer.step
+    monkeypatch.setattr(Trainer, "step", lambda self, batch: steps.append(1) or real_step(self, batch))
+    train(apply_overrides(tiny_cfg, ["training.max_steps=6"]), split, resume=True)
+    assert len(steps) == 3  # the resumed session continued, it did not start over
+
+    a = load_checkpoint(straight / "checkpoints" / "last.pt")
+    b = load_checkpoint(split / "checkpoints" / "last.pt")
+    assert a["state"]["step"] == b["state"]["step"] == 6 and a["state"]["epoch"] == b["state"]["epoch"]
+    for name, tensor in a["model"].items():
+        torch.testing.assert_close(b["model"][name], tensor, atol=1e-6, rtol=1e-5, msg=name)
+    for key, slot in a["optimizer"]["state"].items():
+        torch.testing.assert_close(b["optimizer"]["state"][key]["exp_avg_sq"], slot["exp_avg_sq"], atol=1e-8, rtol=1e-5)
+    losses = lambda run: [(r["step"], round(r["loss"], 4)) for r in _log(run) if "loss" in r]  # noqa: E731
+    assert losses(split) == losses(straight)  # the log holds each step once, same values
+
+
+def test_max_epochs_and_cosine_schedule(tiny_cfg, tmp_path):
+    cfg = apply_overrides(tiny_cfg, ["training.max_epochs=2", "training.optimizer=adamw", "training.schedule=cosine",
+                                     "training.warmup_steps=1", "training.grad_clip=0.5"])
+    result = train(cfg, tmp_path / "run")
+    assert (result.step, result.stop_reason) == (4, "max_epochs")  # 4 shapes, batch 2: 2 steps per epoch
+    lrs = [r["lr"] for r in _log(tmp_path / "run") if "lr" in r]
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(0.0, abs=1e-12)  # decayed to 0 at the end
+
+
+def test_cpu_bf16_autocast_trains(tiny_cfg, tmp_path):
+    result = train(apply_overrides(tiny_cfg, ["training.max_steps=2", "training.amp=bf16"]), tmp_path / "run")
+    assert result.step == 2 and torch.isfinite(torch.tensor(result.val["val_loss"]))
+
+
+def test_run_directory_errors(tiny_cfg, tmp_path):
+    with pytest.raises(UserError, match="last.pt does not exist"):
+        train(tiny_cfg, tmp_path / "new", resume=True)
+    train(apply_overrides(tiny_cfg, ["training.max_steps=1"]), tmp_path / "run")
+    with pytest.raises(UserError, match="already holds a run"):
+        train(tiny_cfg, tmp_path / "run")
+    other = dataclasses.replace(tiny_cfg, model=dataclasses.replace(tiny_cfg.model, hidden_size=16))
+    with pytest.raises(UserError, match="checkpoint does not match the model config"):
+        train(other, tmp_path / "run", resume=True)
+    with pytest.raises(UserError, match="fewer than a batch of 8"):
+        train(apply_overrides(tiny_cfg, ["training.batch_size=8"]), tmp_path / "big")
+    with pytest.raises(UserError, match="amp=fp16 needs a CUDA GPU"):
+        train(apply_overrides(tiny_cfg, ["training.amp=fp16"]), tmp_path / "fp16")
