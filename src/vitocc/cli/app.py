@@ -45,6 +45,12 @@ def main_options(
 from vitocc.cli import config_cmd  # noqa: E402
 
 app.command("config")(config_cmd.config)
+from vitocc.cli import reconstruct  # noqa: E402
+
+app.command("reconstruct")(reconstruct.reconstruct)
+from vitocc.cli import mise  # noqa: E402
+
+app.command("mise")(mise.mise)
 from vitocc.cli import download  # noqa: E402
 
 app.command("download")(download.download)

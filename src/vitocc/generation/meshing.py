@@ -17,14 +17,15 @@ FieldFn = Callable[[torch.Tensor], torch.Tensor]
 """`field_fn(points (N,3) float32) -> logits (N,)` of one shape, differentiable in the points."""
 
 OUTSIDE = -1e6  # logit written around the lattice so that every surface is closed
+CAP_OFFSET = 0.01  # where the closing cap sits beyond the outermost lattice plane, in voxels
 
 
 def marching_cubes(values: np.ndarray, threshold_logit: float, padding: float) -> trimesh.Trimesh:
     """The iso-surface `values == threshold_logit` of a (R+1, R+1, R+1) logit lattice.
 
     Values above the threshold are inside; faces are wound so their normals point outward
-    (positive volume). The lattice is padded with OUTSIDE, so the mesh is closed even where
-    the object touches the box. No crossing at all gives an empty mesh.
+    (positive volume). The lattice is padded with outside values, so the mesh is closed even
+    where the object touches the box (see `_pad_outside`). No crossing gives an empty mesh.
     """
     from skimage.measure import marching_cubes as skimage_mc
 
@@ -32,10 +33,30 @@ def marching_cubes(values: np.ndarray, threshold_logit: float, padding: float) -
     res = values.shape[0] - 1
     if not values.max() > threshold_logit:
         return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
-    padded = np.pad(values, 1, mode="constant", constant_values=OUTSIDE)
+    padded = _pad_outside(values, threshold_logit)
     vertices, faces, _, _ = skimage_mc(padded, level=threshold_logit, gradient_direction="ascent")
     vertices = ((vertices.astype(np.float64) - 1.0) / res - 0.5) * (1.0 + padding)
     return trimesh.Trimesh(vertices, faces.astype(np.int64), process=False)
+
+
+def _pad_outside(values: np.ndarray, threshold_logit: float) -> np.ndarray:
+    """values with one layer of outside points around them.
+
+    A constant -1e6 (the reference's choice) puts cap vertices within ~1e-6 voxel of the
+    lattice points, where later vertex merging (any mesh reload) collapses triangles and
+    breaks watertightness. Each face point is instead set so that its edge to the inside
+    crosses the threshold CAP_OFFSET voxel outside the lattice.
+    """
+    padded = np.pad(values, 1, mode="constant", constant_values=OUTSIDE)
+    inner = (slice(1, -1),) * 2
+    for axis in range(3):
+        for side, pad_index in ((0, 0), (-1, -1)):
+            border = np.take(values, side, axis=axis)
+            cap = np.where(border > threshold_logit, border - (border - threshold_logit) / CAP_OFFSET, OUTSIDE)
+            index = list(inner)
+            index.insert(axis, pad_index)
+            padded[tuple(index)] = cap
+    return padded
 
 
 def _gradient(field_fn: FieldFn, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

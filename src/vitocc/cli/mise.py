@@ -1,0 +1,58 @@
+"""`vitocc mise`: generate the meshes of every model of a split with a run's model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vitocc.cli.common import console, options
+
+
+def mise(
+    run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/)."),
+    split: str = typer.Option("test", "--split", help="Split to generate: train, val or test."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help="Checkpoint to use; default: the run's best, else last."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
+    upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
+    points_batch: Optional[int] = typer.Option(None, "--points-batch", help="Decoder points per call: bounds memory (default 1,000,000)."),
+    set_: list[str] = typer.Option([], "--set", help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
+    gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
+) -> None:
+    """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from vitocc.devices import resolve_device
+    from vitocc.generation import generate_split
+
+    overrides = [f"generation.{k}={v}" for k, v in (
+        ("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),
+        ("batch_size", batch_size), ("points_batch", points_batch)) if v is not None] + list(set_)
+    device = resolve_device(gpu)
+    columns = (TextColumn("mise {task.fields[split]}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not options.show_progress, transient=False) as bar:
+        task = bar.add_task("mise", total=None, split=split, rate="")
+
+        def report(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = f"{done / elapsed:.2f} shapes/s" if done and elapsed else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        stats = generate_split(run_dir, split, source=checkpoint, data=data, overrides=overrides,
+                               overwrite=overwrite, device=device, progress=report)
+    per_shape = f"{stats['seconds_per_shape']:.2f} s/shape" if stats["generated"] else "nothing to do"
+    points = (f", {stats['points_queried_per_shape']:,.0f} points queried per shape "
+              f"({100 * stats['points_queried_per_shape'] / stats['dense_points']:.1f}% of the dense grid)"
+              if stats["generated"] else "")
+    console.print(f"{split}: {stats['generated']} generated, {stats['skipped']} already there, "
+                  f"{len(stats['failed'])} failed; {per_shape}{points}; "
+                  f"{stats['watertight_meshes']}/{stats['generated']} watertight, {stats['empty_meshes']} empty -> "
+                  f"{Path(run_dir) / 'generation' / split}", highlight=False)
+    if stats["failed"]:
+        raise typer.Exit(1)

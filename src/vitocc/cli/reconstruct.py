@@ -1,0 +1,93 @@
+"""`vitocc reconstruct`: pictures to closed meshes with a trained (or the shipped) model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vitocc.cli.common import console, err_console
+
+
+def reconstruct(
+    inputs: list[Path] = typer.Argument(..., help="Image files and/or folders of images."),
+    output: Path = typer.Option(..., "--output", "-o",
+                                help="Mesh file (.obj .ply .off .stl .glb) for one image, or a folder."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c",
+                                             help="Checkpoint .pt, run directory or .safetensors; default: the shipped model."),
+    preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
+    upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
+    mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
+    no_crop: bool = typer.Option(False, "--no-crop", help="Keep the whole frame (padded to a square) instead of cropping around the object."),
+    gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
+) -> None:
+    """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).
+
+    Bad files are reported one line each and skipped; the exit code is 1 if any failed.
+    """
+    from vitocc.config import apply_overrides
+    from vitocc.devices import resolve_device
+    from vitocc.errors import UserError
+    from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
+    from vitocc.generation.images import find_images
+    from vitocc.models import load_model
+
+    paths = find_images(inputs)
+    targets = _output_paths(paths, output, f".{mesh_format.lower().lstrip('.')}", MESH_FORMATS)
+    if preview is not None and preview.suffix.lower() != ".png":
+        raise UserError(f"--preview {preview}: the preview is a .png file")
+    device = resolve_device(gpu)
+    model, cfg = load_model(checkpoint, device)
+    overrides = [f"generation.{k}={v}" for k, v in
+                 (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold)) if v is not None]
+    gen = apply_overrides(cfg, overrides).generation
+
+    good, failures = [], 0
+    for path in paths:
+        try:
+            good.append((path, load_image(path, crop=not no_crop)))
+        except UserError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            failures += 1
+    rows = []
+    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=not no_crop) if good else []
+    for (path, _), (mesh, info, picture) in zip(good, results):
+        save_mesh(mesh, targets[path])
+        rows.append((picture, mesh))
+        console.print(f"{path} -> {targets[path]}: {info.seconds:.2f} s, {info.vertices} vertices, "
+                      f"{info.faces} faces, watertight {'yes' if info.watertight else 'no'}"
+                      + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False)
+    if preview is not None and rows:
+        from vitocc.generation.preview import write_preview
+
+        write_preview(preview, rows)
+        console.print(f"preview: {preview}", highlight=False)
+    if failures:
+        err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
+        raise typer.Exit(1)
+
+
+def _output_paths(paths: list[Path], output: Path, suffix: str, formats: tuple[str, ...]) -> dict[Path, Path]:
+    """Where each input's mesh goes: `output` itself for one input with a mesh suffix, else output/<stem><suffix>."""
+    from vitocc.errors import UserError
+
+    if suffix not in formats:
+        raise UserError(f"--format {suffix[1:]}: unknown mesh format", f"use one of {' '.join(formats)}")
+    if output.suffix:
+        if output.suffix.lower() not in formats:
+            raise UserError(f"-o {output}: unknown mesh format '{output.suffix}'",
+                            f"use one of {' '.join(formats)}, or a folder")
+        if len(paths) != 1:
+            raise UserError(f"-o {output} is one file but {len(paths)} images were given", "give a folder to -o")
+        return {paths[0]: output}
+    targets, used = {}, set()
+    for path in paths:
+        name, k = path.stem, 1
+        while name in used:  # same file name in two input folders
+            name, k = f"{path.stem}_{k}", k + 1
+        used.add(name)
+        targets[path] = output / f"{name}{suffix}"
+    return targets

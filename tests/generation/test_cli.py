@@ -1,0 +1,115 @@
+"""End to end: `vitocc reconstruct` and `vitocc mise` with a tiny randomly initialised model in a run directory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+from PIL import Image
+
+from vitocc.cli import main
+from vitocc.config import config_to_dict, load_config, save_config
+from vitocc.models import build_model
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, box_dataset):
+    """A run directory with config.yaml and checkpoints/last.pt of a small random model reading box_dataset."""
+    torch.set_num_threads(2)
+    cfg = load_config(None, [
+        "model.encoder=resnet18", "model.c_dim=32", "model.hidden_size=32", "model.n_blocks=2",
+        "data.img_size=32", f"data.path={box_dataset}", "data.num_workers=0",
+        "generation.resolution0=8", "generation.upsampling_steps=2", "generation.batch_size=2",
+    ])
+    torch.manual_seed(0)
+    model = build_model(cfg, pretrained=False)
+    # Non-zero CBN weights make the random field depend on the image, as a trained one does;
+    # larger input and output weights give it surfaces inside the box at thresholds 0.2 and 0.5.
+    for name, p in model.decoder.named_parameters():
+        if "gamma.weight" in name or "beta.weight" in name or "fc_1" in name:
+            torch.nn.init.normal_(p, std=0.5)
+    with torch.no_grad():
+        model.decoder.fc_p.weight.mul_(4.0)
+        model.decoder.fc_out.weight.mul_(3.0)
+        model.decoder.fc_out.bias.zero_()
+    run = tmp_path_factory.mktemp("run")
+    save_config(cfg, run / "config.yaml")
+    (run / "checkpoints").mkdir()
+    torch.save({"model": model.state_dict(), "config": config_to_dict(cfg)}, run / "checkpoints" / "last.pt")
+    return run
+
+
+def run_cli(*args) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+def test_reconstruct_several_images_reports_bad_files_and_keeps_going(tiny_run, box_dataset, tmp_path, capsys):
+    render = next(box_dataset.glob("*/*/img_choy2016/000.jpg"))
+    rgba = np.zeros((80, 80, 4), np.uint8)
+    rgba[20:60, 25:55] = (200, 40, 40, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cutout.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    out = tmp_path / "meshes"
+    code = run_cli("reconstruct", str(render), str(tmp_path / "cutout.png"), str(tmp_path / "notes.png"),
+                   "-o", str(out), "--checkpoint", str(tiny_run), "--format", "ply",
+                   "--preview", str(tmp_path / "preview.png"))
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = [line for line in captured.err.splitlines() if "notes.png" in line]
+    assert len(errors) == 1 and "not an image" in errors[0]
+    assert sorted(p.name for p in out.iterdir()) == ["000.ply", "cutout.ply"]
+    for path in out.iterdir():
+        mesh = trimesh.load(path, force="mesh")
+        assert len(mesh.faces) > 0 and mesh.is_watertight  # after trimesh's vertex merging
+        assert np.abs(mesh.vertices).max() <= 0.55 + 0.01 * 1.1 / 32 + 1e-6  # box + closing cap
+    assert "watertight yes" in captured.out and "faces" in captured.out
+    preview = Image.open(tmp_path / "preview.png")
+    assert preview.width > 3 * preview.height / 2  # two rows of input + 3 renders
+
+
+def test_reconstruct_one_image_to_a_file_with_overrides(tiny_run, box_dataset, tmp_path):
+    render = next(box_dataset.glob("*/*/img_choy2016/001.jpg"))
+    code = run_cli("reconstruct", str(render), "-o", str(tmp_path / "one.glb"), "--checkpoint",
+                   str(tiny_run / "checkpoints" / "last.pt"), "--resolution", "4", "--upsampling", "1",
+                   "--threshold", "0.5", "--no-crop")
+    assert code == 0
+    assert len(trimesh.load(tmp_path / "one.glb", force="mesh").faces) > 0
+
+
+def test_reconstruct_rejects_a_file_output_for_many_images(tiny_run, box_dataset, tmp_path, capsys):
+    renders = [str(p) for p in list(box_dataset.glob("*/*/img_choy2016/000.jpg"))[:2]]
+    assert run_cli("reconstruct", *renders, "-o", str(tmp_path / "x.obj"), "--checkpoint", str(tiny_run)) == 2
+    assert "give a folder" in capsys.readouterr().err
+
+
+def test_mise_generates_a_split_and_resumes(tiny_run, box_dataset, capsys):
+    assert run_cli("mise", str(tiny_run), "--split", "test", "--batch-size", "2") == 0
+    out = tiny_run / "generation" / "test"
+    meshes = sorted(out.glob("meshes/*/*.obj"))
+    expected = sorted((box_dataset / synset).name for synset in ("03001627", "04379243"))
+    assert sorted(p.parent.name for p in meshes) == expected and len(meshes) == 2
+    for mesh_file in meshes:
+        model = mesh_file.stem
+        assert model in (box_dataset / mesh_file.parent.name / "test.lst").read_text()
+        assert (out / "inputs" / mesh_file.parent.name / f"{model}.jpg").read_bytes() == (
+            box_dataset / mesh_file.parent.name / model / "img_choy2016" / "000.jpg").read_bytes()
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["generated"] == 2 and stats["skipped"] == 0 and stats["failed"] == []
+    assert stats["dense_points"] == 33**3 and 0 < stats["points_queried_per_shape"] <= 33**3
+    assert set(stats["seconds_by_stage"]) >= {"encode", "mise_decoder", "mise_other", "marching_cubes", "write"}
+    assert "2 generated" in capsys.readouterr().out
+
+    stamps = {p: p.stat().st_mtime_ns for p in meshes}
+    assert run_cli("mise", str(tiny_run)) == 0
+    assert json.loads((out / "stats.json").read_text())["skipped"] == 2
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+    assert run_cli("mise", str(tiny_run), "--overwrite", "--upsampling", "1") == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["generated"] == 2 and stats["dense_points"] == 17**3
