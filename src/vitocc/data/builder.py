@@ -168,7 +168,8 @@ def check_build_params(root: str | Path, params: dict[str, Any]) -> None:
         changed = sorted(k for k in set(old) | set(params) if old.get(k) != params.get(k))
         if changed:
             raise UserError(
-                f"{root} was made with other settings ({', '.join(f'{k}={old.get(k)!r}' for k in changed)})",
+                f"{root} was made with other settings: "
+                + ", ".join(f"{k} {old.get(k)!r} there, {params.get(k)!r} now" for k in changed),
                 "use the same options to resume, or another --dest",
             )
         return

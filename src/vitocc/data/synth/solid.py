@@ -1,0 +1,100 @@
+"""A synthetic object: convex parts -> normalised frame, exact inside test, watertight union mesh."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from vitocc.data.synth.primitives import Part
+
+PLANE_DECIMALS = 9  # planes closer than this are one face of the hull
+
+
+@dataclass
+class ConvexSolid:
+    """A convex part in the normalised frame: inside = all(normals @ p <= offsets)."""
+
+    normals: np.ndarray  # (P,3) unit outward face normals
+    offsets: np.ndarray  # (P,)
+    lo: np.ndarray  # (3,) bounding box, to skip far points
+    hi: np.ndarray
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool for points (N,3); points on the boundary count as inside."""
+        inside = np.zeros(len(points), dtype=bool)
+        near = np.flatnonzero(np.all((points >= self.lo) & (points <= self.hi), axis=1))
+        if len(near):
+            inside[near] = np.all(points[near] @ self.normals.T <= self.offsets, axis=1)
+        return inside
+
+
+@dataclass
+class Solid:
+    """The union of an object's parts, in the canonical frame (bbox centred, longest side 1).
+
+    mesh: watertight outer surface; face_part (F,) int: the part each face comes from;
+    parts: their convex solids, whose union is exactly the inside of `mesh`.
+    """
+
+    mesh: trimesh.Trimesh
+    face_part: np.ndarray
+    parts: list[ConvexSolid]
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """Exact occupancy (N,) bool of points (N,3): inside any part."""
+        points = np.asarray(points, dtype=np.float64)
+        inside = np.zeros(len(points), dtype=bool)
+        for part in self.parts:
+            todo = ~inside
+            inside[todo] |= part.contains(points[todo])
+        return inside
+
+
+def normalise(parts: Sequence[Part]) -> list[Part]:
+    """Parts moved and scaled so that their union's bounding box is centred with longest side 1."""
+    allpts = np.concatenate([p.points for p in parts])
+    lo, hi = allpts.min(0), allpts.max(0)
+    centre, size = (lo + hi) / 2, (hi - lo).max()
+    return [Part((p.points - centre) / size, p.material) for p in parts]
+
+
+def build_solid(parts: Sequence[Part]) -> Solid:
+    """Normalise `parts`, take each one's convex hull and their boolean union (manifold3d).
+
+    The union of convex hulls is the object: its mesh is watertight and every face is
+    traced back to the part it lies on (manifold's run/original ids), for materials.
+    """
+    import manifold3d
+
+    parts = normalise(parts)
+    hulls, solids = [], []
+    for part in parts:
+        hull = manifold3d.Manifold.hull_points(part.points)
+        if hull.is_empty():
+            raise ValueError("degenerate part: its points are coplanar")
+        hulls.append(hull)
+        solids.append(_convex_solid(hull))
+    union = manifold3d.Manifold.batch_boolean(hulls, manifold3d.OpType.Add).to_mesh64()
+    ids = {hull.original_id(): i for i, hull in enumerate(hulls)}
+    runs = np.asarray(union.run_index) // 3  # triangle ranges per source mesh
+    run_part = [ids.get(int(o), 0) for o in union.run_original_id]
+    face_part = np.repeat(run_part, np.diff(runs)).astype(np.int64)
+    mesh = trimesh.Trimesh(np.asarray(union.vert_properties)[:, :3], np.asarray(union.tri_verts), process=False)
+    return Solid(mesh, face_part, solids)
+
+
+def _convex_solid(hull) -> ConvexSolid:
+    """Face planes of a convex manifold (duplicates of coplanar triangles removed)."""
+    m = hull.to_mesh64()
+    tri = np.asarray(m.vert_properties)[:, :3][np.asarray(m.tri_verts)]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    length = np.linalg.norm(normals, axis=1)
+    keep = length > 1e-12 * max(length.max(), 1e-300)  # drop slivers with no defined normal
+    tri, normals = tri[keep], normals[keep] / length[keep, None]
+    offsets = np.einsum("ij,ij->i", normals, tri[:, 0])
+    planes = np.unique(np.round(np.concatenate([normals, offsets[:, None]], 1), PLANE_DECIMALS), axis=0)
+    verts = np.asarray(m.vert_properties)[:, :3]
+    return ConvexSolid(planes[:, :3], planes[:, 3], verts.min(0), verts.max(0))
