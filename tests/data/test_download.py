@@ -254,10 +254,14 @@ def yaml_classes(text: bytes) -> dict[str, str]:
 
 def test_selective_max_models_writes_limited_lists_and_resumes(archive, server, tmp_path):
     src = archive[0]
+    # a small merge gap, as 1 MiB (right for 2 MB models) would merge this whole small archive
     summary = fetch_dataset(SHAPENET, tmp_path, url=url_of(server), categories=["table", "03001627"],
-                            max_models=3, retry=FAST)
+                            max_models=3, retry=FAST, merge_gap=4096)
     root = tmp_path / "ShapeNet"
     assert summary.models == 6 and sorted(summary.classes) == ["03001627", "04379243"]
+    print(f"\nchair+table, 3 models each: {summary.bytes_fetched} of {len(archive[2])} bytes in "
+          f"{len(server.statuses())} GETs")
+    assert summary.bytes_fetched < 0.6 * len(archive[2])  # 6 of 12 models + lists + directory
     for synset in ("03001627", "04379243"):
         lists = {s: layout.read_split_list(root / synset, s) for s in layout.SPLITS}
         full = {s: layout.read_split_list(src / synset, s) for s in layout.SPLITS}
@@ -385,5 +389,5 @@ def test_cli_selective_subset_then_summary(archive, tmp_path):
     out = run_cli("-q", "download", "shapenet", "--url", archive[1].as_uri(), "--dest", str(tmp_path),
                   "--categories", "chair", "--max-models", "2")
     assert out.returncode == 0, out.stderr
-    assert "1 classes (03001627), 2 models" in out.stdout and "files written" in out.stdout
+    assert "1 classes (chair 03001627), 2 models" in out.stdout and "files written" in out.stdout
     assert layout.read_split_list(tmp_path / "ShapeNet" / "03001627", "train")

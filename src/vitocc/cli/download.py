@@ -51,12 +51,14 @@ def _print_datasets(datasets) -> None:
 
 
 def _print_summary(summary) -> None:
-    from vitocc.data.download import format_size
+    from rich.filesize import decimal
 
-    classes = ", ".join(summary.classes)
+    from vitocc.data.layout import SHAPENET_CLASSES
+
+    classes = ", ".join(f"{SHAPENET_CLASSES.get(s, s)} {s}" for s in summary.classes)
     models = f", {summary.models} models" if summary.models else ""
     console.print(
-        f"{summary.root}: {summary.mode} download, {format_size(summary.bytes_fetched)} fetched, "
+        f"{summary.root}: {summary.mode} download, {decimal(summary.bytes_fetched)} fetched, "
         f"{summary.files_written} files written, {summary.files_kept} kept, "
         f"{len(summary.classes)} classes ({classes}){models}, {summary.seconds:.1f} s",
         highlight=False, markup=False, soft_wrap=True)

@@ -226,7 +226,7 @@ def download_file(url: str, dest: str | os.PathLike, *, extra_space: int = 0, sh
     part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
     if dest.is_file() and dest.stat().st_size == remote.size:
         log.info("%s is already complete", dest)
-        _verify_sha256(dest, sha256)
+        verify_sha256(dest, sha256)
         return 0
     done = part.stat().st_size if part.is_file() and _same_version(meta, remote) else 0
     if done == 0 and part.is_file():
@@ -261,7 +261,7 @@ def download_file(url: str, dest: str | os.PathLike, *, extra_space: int = 0, sh
     if part.stat().st_size != remote.size:
         raise UserError(f"{part} has {part.stat().st_size} bytes, the server announced {remote.size}",
                         "rerun to resume")
-    _verify_sha256(part, sha256)
+    verify_sha256(part, sha256)
     os.replace(part, dest)
     meta.unlink()
     return fetched
@@ -276,7 +276,7 @@ def _same_version(meta: Path, remote: RemoteFile) -> bool:
     return saved.get("size") == remote.size and remote.same_version(saved.get("etag"), saved.get("last_modified"))
 
 
-def _verify_sha256(path: Path, expected: str | None) -> None:
+def verify_sha256(path: Path, expected: str | None) -> None:
     """UserError if `path`'s sha256 differs from `expected` (skipped when None); the file is kept."""
     if expected is None:
         return

@@ -80,6 +80,23 @@ def dataset_info(name: str) -> DatasetInfo:
     return DATASETS[name.lower()]
 
 
+@dataclass
+class _Job:
+    """One fetch request, as the helpers below share it."""
+
+    info: DatasetInfo
+    dest: Path
+    categories: list[str]
+    max_models: int | None
+    progress: download.Progress
+    free: Callable[[str | os.PathLike], int]
+    merge_gap: int
+
+    @property
+    def subset(self) -> bool:
+        return bool(self.categories) or self.max_models is not None
+
+
 def fetch_dataset(info: DatasetInfo, dest: str | os.PathLike, *, url: str | None = None,
                   categories: list[str] | None = None, max_models: int | None = None,
                   keep_zip: bool = False, sha256: str | None = None,
@@ -90,56 +107,58 @@ def fetch_dataset(info: DatasetInfo, dest: str | os.PathLike, *, url: str | None
     """Put `info`'s data set (or the chosen classes / first models of it) under `dest/<root>`.
 
     `url` overrides `info.url` (http, https or file://). `max_models` caps models per class.
-    A rerun resumes: partial downloads continue and complete files are kept.
+    `free` reports free bytes under a path (for the disk check); `merge_gap` is the largest gap
+    between wanted members read in one request. A rerun resumes: partial downloads continue
+    and complete files are kept.
     """
     start = time.perf_counter()
-    dest, url, progress = Path(dest), url or info.url, progress or download.Progress()
-    subset = bool(categories) or max_models is not None
+    url = url or info.url
+    job = _Job(info, Path(dest), list(categories or []), max_models, progress or download.Progress(), free, merge_gap)
     if max_models is not None and max_models < 1:
         raise UserError(f"--max-models must be at least 1, got {max_models}")
-    if sha256 and subset:
+    if sha256 and job.subset:
         raise UserError("--sha256 checks the whole archive and cannot be combined with --categories/--max-models",
                         "a subset is verified member by member with the zip's CRC-32")
-    if dest.exists() and not dest.is_dir():
-        raise UserError(f"--dest {dest} is a file", "choose a folder")
+    if job.dest.exists() and not job.dest.is_dir():
+        raise UserError(f"--dest {job.dest} is a file", "choose a folder")
     scheme = urllib.parse.urlparse(url).scheme
     if scheme == "file":
         reader = remote_zip.LocalFileReader(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
-        download._verify_sha256(reader.path, sha256)
-        summary = _extract(info, reader, dest, categories, max_models, progress, free, merge_gap, "full")
+        download.verify_sha256(reader.path, sha256)
+        summary = _extract(job, reader, "full")
     elif scheme in ("http", "https"):
-        summary = _fetch_http(info, url, dest, categories, max_models, keep_zip, sha256, retry, progress, free,
-                              merge_gap)
+        summary = _fetch_http(job, url, keep_zip, sha256, retry)
     else:
         raise UserError(f"unsupported URL '{url}'", "use http://, https:// or file://")
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _fetch_http(info, url, dest, categories, max_models, keep_zip, sha256, retry, progress, free, merge_gap):
+def _fetch_http(job: _Job, url: str, keep_zip: bool, sha256: str | None, retry: download.RetryPolicy) -> FetchSummary:
     """Selective over Range when a subset is asked and the server allows it; else the whole zip."""
     session = download.new_session()
     remote = download.probe(session, url, retry)
-    if categories or max_models is not None:
-        reader = remote_zip.HttpRangeReader(session, remote, retry, progress)
+    if job.subset:
+        reader = remote_zip.HttpRangeReader(session, remote, retry, job.progress)
         try:
-            summary = _extract(info, reader, dest, categories, max_models, progress, free, merge_gap, "selective")
+            summary = _extract(job, reader, "selective")
             summary.bytes_fetched = reader.bytes_fetched
             return summary
+        except download.RemoteChanged as exc:
+            raise UserError(f"{exc} during the download", "rerun: complete files are kept") from None
         except download.RangeIgnored:
             log.warning("the server ignores Range requests: downloading the whole archive (%s) instead",
                         download.format_size(remote.size))
-    marker = dest / info.root / DONE_MARKER
-    if not (categories or max_models is not None) and _marker_matches(marker, remote):
+    marker = job.dest / job.info.root / DONE_MARKER
+    if not job.subset and _marker_matches(marker, remote):
         log.info("%s is already downloaded and extracted (delete %s to redo)", url, marker)
-        return FetchSummary(dest / info.root, "full", classes=sorted(read_metadata(dest / info.root)))
-    zip_path = dest / (Path(urllib.parse.urlparse(url).path).name or info.filename)
+        return FetchSummary(marker.parent, "full", classes=sorted(read_metadata(marker.parent)))
+    zip_path = job.dest / (Path(urllib.parse.urlparse(url).path).name or job.info.filename)
     fetched = download.download_file(url, zip_path, remote=remote, extra_space=remote.size, sha256=sha256,
-                                     retry=retry, progress=progress, free=free, session=session)
-    summary = _extract(info, remote_zip.LocalFileReader(zip_path), dest, categories, max_models, progress, free,
-                       merge_gap, "full")
+                                     retry=retry, progress=job.progress, free=job.free, session=session)
+    summary = _extract(job, remote_zip.LocalFileReader(zip_path), "full")
     summary.bytes_fetched = fetched
-    if not (categories or max_models is not None):
+    if not job.subset:
         write_json(marker, asdict(remote))
     if keep_zip:
         summary.zip_path = zip_path
@@ -158,30 +177,29 @@ def _marker_matches(marker: Path, remote: download.RemoteFile) -> bool:
         saved.get("etag"), saved.get("last_modified"))
 
 
-def _extract(info: DatasetInfo, reader: remote_zip.RangeReader, dest: Path, categories, max_models,
-             progress: download.Progress, free, merge_gap: int, mode: str) -> FetchSummary:
+def _extract(job: _Job, reader: remote_zip.RangeReader, mode: str) -> FetchSummary:
     """Read the directory, choose members, check names and disk space, extract, finish the layout."""
+    root_name = job.info.root
     members = remote_zip.read_central_directory(reader)
     extract.check_member_names(members)
-    classes = remote_zip.archive_classes(members, info.root)
+    classes = remote_zip.archive_classes(members, root_name)
     if not classes:
-        raise UserError(f"the archive has no class folders under '{info.root}/'", "check --url")
-    chosen = remote_zip.resolve_categories(categories or [], classes)
-    splits = _limited_splits(reader, classes, info.root, chosen, max_models, merge_gap) if max_models else None
+        raise UserError(f"the archive has no class folders under '{root_name}/'", "check --url")
+    chosen = remote_zip.resolve_categories(job.categories, classes)
+    splits = _limited_splits(job, reader, classes, chosen) if job.max_models else None
     selected = [m for synset in chosen
                 for m in remote_zip.model_members(classes[synset], set(_flat(splits[synset])) if splits else None)]
-    by_name = {m.name: m for m in members}
-    names = _class_names(reader, by_name.get(f"{info.root}/{METADATA_FILE}"), merge_gap)
-    subset = bool(categories) or max_models is not None
-    if not subset and f"{info.root}/{METADATA_FILE}" in by_name:
-        selected.append(by_name[f"{info.root}/{METADATA_FILE}"])
-    need = sum(m.file_size for m in extract.pending_members(selected, dest))
-    download.check_free_space(dest, need, f"extracting {len(selected)} files", free)
-    stats = extract.extract_members(reader, selected, dest, progress, merge_gap)
-    root = dest / info.root
+    metadata = next((m for m in members if m.name == f"{root_name}/{METADATA_FILE}"), None)
+    names = _class_names(reader, metadata, job.merge_gap)
+    if metadata and not job.subset:
+        selected.append(metadata)
+    need = sum(m.file_size for m in extract.pending_members(selected, job.dest))
+    download.check_free_space(job.dest, need, f"extracting {len(selected)} files", job.free)
+    stats = extract.extract_members(reader, selected, job.dest, job.progress, job.merge_gap)
+    root = job.dest / root_name
     if splits:
         extract.write_split_subsets(root, splits)
-    extract.write_metadata_if_needed(root, names, subset)
+    extract.write_metadata_if_needed(root, names, job.subset)
     return FetchSummary(root, mode, files_written=stats.files_written, files_kept=stats.files_kept, classes=chosen,
                         models=sum(len(_flat(s)) for s in splits.values()) if splits else 0)
 
@@ -190,20 +208,22 @@ def _flat(lists: dict[str, list[str]]) -> list[str]:
     return [m for split in SPLITS for m in lists.get(split, [])]
 
 
-def _limited_splits(reader, classes, root, chosen, max_models, merge_gap) -> dict[str, dict[str, list[str]]]:
-    """synset -> split -> the first models, at most `max_models` per class, from the archive's lists.
+def _limited_splits(job: _Job, reader: remote_zip.RangeReader, classes: dict[str, list[remote_zip.ZipMember]],
+                    chosen: list[str]) -> dict[str, dict[str, list[str]]]:
+    """synset -> split -> the first models, at most `job.max_models` per class, from the archive's lists.
 
     A class without split lists takes its first model folders (sorted) as training models.
     """
+    root = job.info.root
     wanted = [m for synset in chosen for m in remote_zip.split_list_members(classes, root, synset)]
-    texts = {m.name: data.decode() for m, data in remote_zip.iter_members(reader, wanted, merge_gap)}
+    texts = {m.name: data.decode() for m, data in remote_zip.iter_members(reader, wanted, job.merge_gap)}
     splits = {}
     for synset in chosen:
         lists = {s: [x.strip() for x in texts.get(f"{root}/{synset}/{s}.lst", "").splitlines() if x.strip()]
                  for s in SPLITS}
         if not any(lists.values()):
             lists["train"] = sorted({m.name.split("/")[2] for m in classes[synset] if m.name.count("/") >= 3})
-        splits[synset] = remote_zip.choose_models(lists, max_models)
+        splits[synset] = remote_zip.choose_models(lists, job.max_models)
     return splits
 
 
