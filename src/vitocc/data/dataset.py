@@ -189,7 +189,7 @@ class ShapeNetDataset(torch.utils.data.Dataset):
             image = _read(img_dir / layout.image_name(view), _load_image)
             item["inputs"] = image_to_tensor(image, self.cfg.img_size, self.image_mean, self.image_std)
         if "points" in self.fields or "points_iou" in self.fields:
-            points, occ = _read(shape.folder / self.cfg.points_file, layout.read_points_npz)
+            points, occ = _read(shape.folder / self.cfg.points_file, lambda p: layout.read_points_npz(p, dtype=None))
             if "points" in self.fields:
                 sub, sub_occ = subsample_points(points, occ, self.cfg.points_subsample, rng)
                 item["points"] = torch.from_numpy(jitter_points(sub, self.cfg.points_noise, rng))

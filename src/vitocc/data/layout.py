@@ -132,10 +132,10 @@ def read_split_list(class_dir: str | Path, split: str) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def read_points_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """points (N,3) float32 and occupancies (N,) bool from a points.npz (packbits cut to N)."""
+def read_points_npz(path: str | Path, dtype: type | None = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """points (N,3) `dtype` (None: as stored, float16) and occupancies (N,) bool from a points.npz (packbits cut to N)."""
     with np.load(path) as f:
-        points = f["points"].astype(np.float32)
+        points = f["points"] if dtype is None else f["points"].astype(dtype)
         occ = np.unpackbits(f["occupancies"])[: len(points)].astype(bool)
     return points, occ
 

@@ -17,20 +17,25 @@ def image_to_tensor(image: Image.Image, size: int, mean: Sequence[float], std: S
     image = image.convert("RGB")
     if image.size != (size, size):
         image = image.resize((size, size), Image.BILINEAR, reducing_gap=None)
-    array = np.asarray(image, dtype=np.float32) / 255.0  # (H, W, 3)
-    array = (array - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)  # (3, H, W)
+    std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+    mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    # (x / 255 - mean) / std as one multiply-add on the uint8 values
+    return torch.addcmul(-mean / std, pixels.float(), 1.0 / (255.0 * std))
 
 
 def subsample_points(points: np.ndarray, occ: np.ndarray, n: int,
                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """`n` (points (n,3), occ (n,)) drawn uniformly with replacement, as the reference trainer."""
+    """`n` (points (n,3) float32, occ (n,)) drawn uniformly with replacement, as the reference trainer.
+
+    `points` may be the file's float16: only the drawn rows are converted.
+    """
     idx = rng.integers(0, len(points), size=n)
-    return points[idx], occ[idx]
+    return points[idx].astype(np.float32), occ[idx]
 
 
 def jitter_points(points: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """points (N,3) float32 plus Gaussian noise of std `sigma`: float16 files have ties to break."""
+    """points (N,3) as float32 plus Gaussian noise of std `sigma`: float16 files have ties to break."""
     if sigma <= 0:
-        return points
-    return (points + sigma * rng.standard_normal(points.shape, dtype=np.float32)).astype(np.float32)
+        return points.astype(np.float32, copy=False)
+    return (points + sigma * rng.standard_normal(points.shape, dtype=np.float32)).astype(np.float32, copy=False)
