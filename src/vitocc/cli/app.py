@@ -57,6 +57,15 @@ app.command("download")(download.download)
 from vitocc.cli import synth  # noqa: E402
 
 app.command("synth")(synth.synth)
+from vitocc.cli import build_dataset  # noqa: E402
+
+app.command("build-dataset")(build_dataset.build_dataset)
 from vitocc.cli import train  # noqa: E402
 
 app.command("train")(train.train)
+from vitocc.cli import evaluate  # noqa: E402
+
+app.command("evaluate")(evaluate.evaluate)
+from vitocc.cli import compare  # noqa: E402
+
+app.command("compare")(compare.compare)
