@@ -100,7 +100,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
                 pass
         raise UserError(f"{key} must be a number, got {value!r}")
     if hint is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        if isinstance(value, bool):  # YAML 1.1 reads off/on as booleans: `amp: off` means "off"
+            return "on" if value else "off"
+        if isinstance(value, (str, int, float)):
             return str(value)
         raise UserError(f"{key} must be a string, got {value!r}")
     raise TypeError(f"unsupported config type {hint!r} for {key}")
