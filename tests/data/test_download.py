@@ -300,6 +300,19 @@ def test_unknown_category_names_the_choices(server, tmp_path):
         fetch_dataset(SHAPENET, tmp_path, url=url_of(server), categories=["lamp"], retry=FAST)
 
 
+def test_subsets_extend_metadata_and_never_shorten_a_whole_class(archive, tmp_path):
+    src, zip_path, _ = archive
+    root = tmp_path / "ShapeNet"
+    fetch_dataset(SHAPENET, tmp_path, url=zip_path.as_uri(), categories=["chair"], max_models=1)
+    assert layout.read_metadata(root) == {"03001627": "chair"}
+    assert sum(len(layout.read_split_list(root / "03001627", s)) for s in layout.SPLITS) == 1
+    fetch_dataset(SHAPENET, tmp_path, url=zip_path.as_uri(), categories=["table"])  # whole class
+    assert layout.read_metadata(root) == {"03001627": "chair", "04379243": "table"}
+    fetch_dataset(SHAPENET, tmp_path, url=zip_path.as_uri(), categories=["table"], max_models=1)
+    for split in layout.SPLITS:  # the whole class keeps the archive's lists
+        assert layout.read_split_list(root / "04379243", split) == layout.read_split_list(src / "04379243", split)
+
+
 # -- extraction safety ----------------------------------------------------------------------
 
 
@@ -379,6 +392,7 @@ def test_cli_list_and_one_line_errors(archive, tmp_path):
         (("download", "shapenet", "--url", "ftp://host/x.zip"), "unsupported URL"),
         (("download", "shapenet", "--url", archive[1].as_uri(), "--categories", "spaceship"), "unknown category"),
         (("download", "mnist"), "unknown data set 'mnist'"),
+        (("download",), "name the data set to download"),
     ]:
         out = run_cli(*args, "--dest", str(tmp_path / "d"))
         lines = [line for line in out.stderr.splitlines() if line.strip()]

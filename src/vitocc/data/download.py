@@ -229,6 +229,7 @@ def download_file(url: str, dest: str | os.PathLike, *, extra_space: int = 0, sh
         verify_sha256(dest, sha256)
         return 0
     done = part.stat().st_size if part.is_file() and _same_version(meta, remote) else 0
+    done = done if done <= remote.size else 0  # longer than the file: not a prefix of it
     if done == 0 and part.is_file():
         log.warning("%s changed on the server since the partial download; starting over", url)
     check_free_space(dest.parent, remote.size - done + extra_space,

@@ -104,20 +104,34 @@ def extract_members(reader: RangeReader, members: list[ZipMember], dest: str | P
     return stats
 
 
-def write_split_subsets(root: Path, splits: dict[str, dict[str, list[str]]]) -> None:
-    """train/val/test.lst of each class, naming only the models of a subset."""
-    for synset, lists in splits.items():
-        layout.write_split_lists(root / synset, lists)
+def write_split_subsets(root: Path, splits: dict[str, dict[str, list[str]]],
+                        originals: dict[str, dict[str, list[str]]]) -> None:
+    """train/val/test.lst of each class, naming only the models of a subset.
 
-
-def write_metadata_if_needed(root: Path, classes: dict[str, str], subset: bool) -> None:
-    """metadata.yaml for the classes present: written when missing, rewritten for a subset.
-
-    `classes` maps synset -> name (the archive's metadata.yaml or the 13 ShapeNet classes).
-    A subset's file names only the class folders on disk, so readers find every class it lists.
+    A class whose lists on disk are the archive's own (`originals`: a whole class was
+    extracted before) keeps them: a subset never shortens a complete class.
     """
-    path = root / layout.METADATA_FILE
-    if path.is_file() and not subset:
-        return
+    for synset, lists in splits.items():
+        folder = root / synset
+        on_disk = {s: _read_list(folder / f"{s}.lst") for s in lists}
+        if on_disk == {s: originals[synset].get(s, []) for s in lists} and any(on_disk.values()):
+            log.warning("%s already holds the whole class: keeping its split lists", folder)
+            continue
+        layout.write_split_lists(folder, lists)
+
+
+def _read_list(path: Path) -> list[str]:
+    return [x.strip() for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
+
+
+def write_metadata_if_needed(root: Path, classes: dict[str, str]) -> None:
+    """metadata.yaml naming exactly the class folders present, written when missing or different.
+
+    `classes` maps synset -> name (the archive's metadata.yaml, else the 13 ShapeNet classes
+    fill in). After a subset the file names only the classes on disk, so readers that iterate
+    it find every class folder; a later, larger run extends it.
+    """
     present = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if (root / layout.METADATA_FILE).is_file() and sorted(layout.read_metadata(root)) == present:
+        return
     layout.write_metadata(root, {s: classes.get(s, layout.SHAPENET_CLASSES.get(s, s)) for s in present})

@@ -186,7 +186,7 @@ def _extract(job: _Job, reader: remote_zip.RangeReader, mode: str) -> FetchSumma
     if not classes:
         raise UserError(f"the archive has no class folders under '{root_name}/'", "check --url")
     chosen = remote_zip.resolve_categories(job.categories, classes)
-    splits = _limited_splits(job, reader, classes, chosen) if job.max_models else None
+    originals, splits = _limited_splits(job, reader, classes, chosen) if job.max_models else ({}, None)
     selected = [m for synset in chosen
                 for m in remote_zip.model_members(classes[synset], set(_flat(splits[synset])) if splits else None)]
     metadata = next((m for m in members if m.name == f"{root_name}/{METADATA_FILE}"), None)
@@ -198,8 +198,8 @@ def _extract(job: _Job, reader: remote_zip.RangeReader, mode: str) -> FetchSumma
     stats = extract.extract_members(reader, selected, job.dest, job.progress, job.merge_gap)
     root = job.dest / root_name
     if splits:
-        extract.write_split_subsets(root, splits)
-    extract.write_metadata_if_needed(root, names, job.subset)
+        extract.write_split_subsets(root, splits, originals)
+    extract.write_metadata_if_needed(root, names)
     return FetchSummary(root, mode, files_written=stats.files_written, files_kept=stats.files_kept, classes=chosen,
                         models=sum(len(_flat(s)) for s in splits.values()) if splits else 0)
 
@@ -209,22 +209,23 @@ def _flat(lists: dict[str, list[str]]) -> list[str]:
 
 
 def _limited_splits(job: _Job, reader: remote_zip.RangeReader, classes: dict[str, list[remote_zip.ZipMember]],
-                    chosen: list[str]) -> dict[str, dict[str, list[str]]]:
-    """synset -> split -> the first models, at most `job.max_models` per class, from the archive's lists.
+                    chosen: list[str]) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[str, list[str]]]]:
+    """The archive's split lists and the subset of them to fetch: synset -> split -> model ids.
 
-    A class without split lists takes its first model folders (sorted) as training models.
+    The subset holds at most `job.max_models` per class. A class without split lists takes
+    its first model folders (sorted) as training models.
     """
     root = job.info.root
     wanted = [m for synset in chosen for m in remote_zip.split_list_members(classes, root, synset)]
     texts = {m.name: data.decode() for m, data in remote_zip.iter_members(reader, wanted, job.merge_gap)}
-    splits = {}
+    originals, splits = {}, {}
     for synset in chosen:
         lists = {s: [x.strip() for x in texts.get(f"{root}/{synset}/{s}.lst", "").splitlines() if x.strip()]
                  for s in SPLITS}
         if not any(lists.values()):
             lists["train"] = sorted({m.name.split("/")[2] for m in classes[synset] if m.name.count("/") >= 3})
-        splits[synset] = remote_zip.choose_models(lists, job.max_models)
-    return splits
+        originals[synset], splits[synset] = lists, remote_zip.choose_models(lists, job.max_models)
+    return originals, splits
 
 
 def _class_names(reader, member: remote_zip.ZipMember | None, merge_gap: int) -> dict[str, str]:
