@@ -78,6 +78,13 @@ class RemoteFile:
             return self.etag == etag
         return self.last_modified == last_modified
 
+    def contradicted_by(self, headers) -> bool:
+        """True if a response's headers name another version (validators it lacks are not held against it)."""
+        etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
+        if self.etag and etag:
+            return self.etag != etag
+        return bool(self.last_modified and last_modified and self.last_modified != last_modified)
+
 
 class RangeIgnored(Exception):
     """The server answered a Range request with the whole file (HTTP 200)."""
@@ -99,12 +106,24 @@ class _Backoff:
 
     def failed(self, exc: Exception) -> None:
         self.failures += 1
+        reason = _describe(exc)
         if self.failures > self.retry.attempts:
-            raise UserError(f"{self.what} failed after {self.failures} tries: {exc}",
+            raise UserError(f"{self.what} failed after {self.failures} tries: {reason}",
                             "check the connection and rerun; the download resumes") from exc
         wait = self.retry.delay(self.failures)
-        log.warning("%s: %s; retry %d/%d in %.3g s", self.what, exc, self.failures, self.retry.attempts, wait)
+        log.warning("%s: %s; retry %d/%d in %.3g s", self.what, reason, self.failures, self.retry.attempts, wait)
         time.sleep(wait)
+
+
+def _describe(exc: Exception) -> str:
+    """A short reason for a transient failure (requests' messages nest whole tracebacks)."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection dropped during the transfer"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "could not connect"
+    return str(exc)
 
 
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError, _Retryable)
@@ -159,10 +178,13 @@ def stream_range(session: requests.Session, remote: RemoteFile, start: int, end:
         try:
             with session.get(remote.url, headers=headers, stream=True, timeout=retry.timeout_seconds) as resp:
                 _check_status(resp, remote.url)
-                if not remote.same_version(resp.headers.get("ETag"), resp.headers.get("Last-Modified")):
+                if remote.contradicted_by(resp.headers):
                     raise RemoteChanged(f"{remote.url} changed on the server")
                 if resp.status_code != 206 and (pos > 0 or end < remote.size):
                     raise RangeIgnored(f"{remote.url}: the server ignored the Range header")
+                if resp.status_code == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {pos}-"):
+                    raise UserError(f"{remote.url}: asked for bytes from {pos}, got "
+                                    f"'{resp.headers.get('Content-Range')}'", "the server's Range support is broken")
                 for chunk in resp.iter_content(chunk_bytes):
                     chunk = chunk[: end - pos]
                     pos += len(chunk)
