@@ -63,3 +63,9 @@ app.command("build-dataset")(build_dataset.build_dataset)
 from vitocc.cli import train  # noqa: E402
 
 app.command("train")(train.train)
+from vitocc.cli import evaluate  # noqa: E402
+
+app.command("evaluate")(evaluate.evaluate)
+from vitocc.cli import compare  # noqa: E402
+
+app.command("compare")(compare.compare)

@@ -1,0 +1,35 @@
+"""`vitocc compare`: runs side by side per class, with the paper's published numbers on request."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from vitocc.cli.common import console, err_console
+
+
+def compare(
+    run_dirs: list[str] = typer.Argument(..., help="Run directories with an evaluation of --split (first = reference)."),
+    split: str = typer.Option("test", "--split", help="Which evaluation/<split>/ to read."),
+    paper: bool = typer.Option(False, "--paper", help="Add the Occupancy Networks paper's published rows."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
+    csv: bool = typer.Option(False, "--csv", help="Print long-form CSV."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Also save a bar chart per metric (needs matplotlib)."),
+) -> None:
+    """Per-class tables of several runs: best value per class in bold, deltas against the first run."""
+    from vitocc.errors import UserError
+    from vitocc.evaluation import build_comparison, load_runs
+    from vitocc.evaluation import tables
+
+    if markdown and csv:
+        raise UserError("--markdown and --csv exclude each other", "pick one output format")
+    table = build_comparison(load_runs(run_dirs, split), with_paper=paper)
+    if markdown:
+        console.print(tables.to_markdown(table), end="", markup=False, highlight=False, soft_wrap=True)
+    elif csv:
+        console.print(tables.to_csv_text(table), end="", markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(tables.to_rich(table, title=f"split '{split}' (Chamfer-L1 x10 = paper units; deltas vs {table.reference})"))
+    if plot:
+        err_console.print(f"plot -> {tables.plot(table, plot)}", highlight=False)

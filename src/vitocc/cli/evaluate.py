@@ -1,0 +1,46 @@
+"""`vitocc evaluate`: the paper's metrics for a run's generated meshes, one table per class."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from vitocc.cli.common import console, err_console, options, split_list
+
+
+def evaluate(
+    run_dir: str = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
+    split: str = typer.Option("test", "--split", help="Data set split to evaluate."),
+    data: Optional[str] = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes; default test.num_workers."),
+    fscore: Optional[str] = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance)."),
+    inside: str = typer.Option("ray", "--inside", help="Inside test for IoU: ray (parity, closed meshes) or winding."),
+) -> None:
+    """Evaluate RUN_DIR/generation/<split>/ meshes (generating missing ones) with the paper's protocol."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vitocc.errors import UserError
+    from vitocc.evaluation import build_comparison, evaluate_run
+    from vitocc.evaluation.tables import to_rich
+
+    try:
+        thresholds = [float(t) for t in split_list(fscore)] or None
+    except ValueError:
+        raise UserError(f"--fscore takes comma-separated numbers, got '{fscore}'", "e.g. --fscore 0.01,0.02") from None
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err_console, disable=not options.show_progress, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def follow(name: str):
+            def update(done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done, total=total)
+            return update
+
+        result = evaluate_run(run_dir, split, data, workers, thresholds, inside,
+                              progress=follow("evaluate"), generation_progress=follow("generate"))
+    table = build_comparison([(split, result.per_class)])
+    console.print(to_rich(table, title=f"{run_dir}: split '{split}' (Chamfer-L1 x10 = paper units; mean over classes)"))
+    err_console.print(f"{len(result.per_shape)} shapes ({result.cached} cached) -> {result.out_dir}", highlight=False)

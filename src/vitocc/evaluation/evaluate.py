@@ -1,0 +1,309 @@
+"""`vitocc evaluate`: the paper's metrics for every generated mesh of a run's split.
+
+RUN_DIR/generation/<split>/meshes/<class>/<model>.obj against the GT of the data set
+(points.npz, pointcloud.npz) -> RUN_DIR/evaluation/<split>/per_shape.csv, per_class.csv,
+summary.json. Shapes are evaluated in worker processes; each result is cached in
+evaluation/<split>/cache/<class>/<model>.json together with a hash of its mesh and the
+settings, so a rerun (or a killed run started again) only evaluates what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vitocc import metrics
+from vitocc.errors import UserError
+from vitocc.evaluation import results
+
+log = logging.getLogger(__name__)
+
+SHAPE_COLUMNS = ("class_id", "class", "model_id", "vertices", "faces")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Everything that changes a per-shape result; part of every cache key."""
+
+    n_points: int = metrics.N_SURFACE_POINTS
+    thresholds: tuple[float, ...] = metrics.FSCORE_THRESHOLDS
+    inside: str = "ray"
+    seed: int = 0
+    points_noise: float = metrics.POINTS_NOISE
+    points_file: str = "points.npz"
+    pointcloud_file: str = "pointcloud.npz"
+
+    def metric_keys(self) -> list[str]:
+        """The metric columns of per_shape.csv, in order."""
+        return [k for k in results.METRICS if k != "chamfer_l1_x10"] + [
+            m.key for m in results.fscore_metrics(self.thresholds)]
+
+
+@dataclass(frozen=True)
+class ShapeJob:
+    """One mesh to evaluate and where its GT and cache entry live."""
+
+    class_id: str
+    class_name: str
+    model_id: str
+    mesh: Path
+    gt_folder: Path
+    cache: Path
+
+
+@dataclass
+class RunEvaluation:
+    """The result of :func:`evaluate_run` (the same content as the files it wrote)."""
+
+    out_dir: Path
+    per_shape: list[dict]
+    per_class: list[dict]  # one row per class, then the `mean` row (mean over classes)
+    summary: dict[str, Any]
+    thresholds: tuple[float, ...]
+    cached: int = 0  # shapes whose result came from the cache
+    failures: list[str] = field(default_factory=list)
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | None = None,
+                 workers: int | None = None, thresholds: Sequence[float] | None = None,
+                 inside: str = "ray", n_points: int | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 generation_progress: Callable[[int, int], None] | None = None) -> RunEvaluation:
+    """Evaluate every mesh of RUN_DIR/generation/<split>/ and write evaluation/<split>/.
+
+    `data`: data set folder (default: `data.path` of the run's config.yaml); `workers`:
+    processes (default `test.num_workers`); `thresholds`: F-score taus (default
+    `test.fscore_thresholds`); `inside`: "ray" or "winding" (see vitocc.metrics). Missing
+    meshes are generated first with the run's checkpoint (`vitocc mise`).
+    `progress(done, total)` follows the shapes.
+    """
+    from vitocc.config import load_config
+    from vitocc.data.dataset import list_shapes, select_classes
+
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise UserError(f"{run_dir} is not a run directory (no config.yaml)", "pass the folder `vitocc train --out` made")
+    cfg = load_config(str(config_path))
+    root = Path(data) if data is not None else Path(cfg.data.path)
+    if not root.is_dir():
+        raise UserError(f"data set folder {root} does not exist", "pass --data DIR (the folder with metadata.yaml)")
+    if inside not in metrics.INSIDE_METHODS:
+        raise UserError(f"unknown inside test '{inside}'", f"use one of {', '.join(metrics.INSIDE_METHODS)}")
+    taus = tuple(float(t) for t in (thresholds if thresholds else cfg.test.fscore_thresholds))
+    if not taus or any(not 0 < t < 1.8 for t in taus):
+        raise UserError(f"F-score thresholds must be distances in (0, 1.8), got {list(taus)}")
+    settings = EvalSettings(n_points=n_points or cfg.test.n_points, thresholds=taus, inside=inside,
+                            seed=cfg.test.seed, points_noise=cfg.data.points_noise,
+                            points_file=cfg.data.points_file, pointcloud_file=cfg.data.pointcloud_file)
+    workers = cfg.test.num_workers if workers is None else workers
+    if workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+
+    classes = select_classes(root, cfg.data.classes)
+    shapes = list_shapes(root, split, classes, cfg.data.max_models_per_class)
+    if not shapes:
+        raise UserError(f"split '{split}' of {root} has no models", f"check the {split}.lst files")
+    gen_dir = run_dir / "generation" / split
+    out_dir = run_dir / "evaluation" / split
+    jobs = [ShapeJob(s.class_id, classes[s.class_id], s.model_id, gen_dir / "meshes" / s.class_id / f"{s.model_id}.obj",
+                     s.folder, out_dir / "cache" / s.class_id / f"{s.model_id}.json") for s in shapes]
+    missing = [j for j in jobs if not j.mesh.is_file()]
+    if missing:
+        _generate_missing(run_dir, split, root, missing, generation_progress)
+
+    rows: list[dict | None] = [None] * len(jobs)
+    todo = []
+    for i, job in enumerate(jobs):
+        rows[i] = _read_cache(job, settings)
+        if rows[i] is None:
+            todo.append(i)
+    cached = len(jobs) - len(todo)
+    if progress:
+        progress(cached, len(jobs))
+    for i, row in _run_jobs([jobs[i] for i in todo], settings, workers, todo, cached, len(jobs), progress):
+        rows[i] = row
+    failures = [r["error"] for r in rows if "error" in r]
+    if failures:
+        raise UserError(f"{len(failures)} of {len(jobs)} shapes could not be evaluated; first: {failures[0]}",
+                        "regenerate the broken meshes with `vitocc mise RUN_DIR --overwrite` or fix the data set; "
+                        "finished shapes are cached")
+
+    keys = settings.metric_keys()
+    per_class = results.class_means(rows, keys)
+    summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
+    shape_columns = list(SHAPE_COLUMNS) + ["empty"] + [k for k in keys] + ["seconds"]
+    class_columns = ["class_id", "class", "n_shapes", "n_empty", "iou", "chamfer_l1_x10"] + [
+        k for k in keys if k != "iou"]
+    results.write_csv(out_dir / "per_shape.csv", rows, shape_columns)
+    results.write_csv(out_dir / "per_class.csv", per_class, class_columns)
+    from vitocc.io import write_json
+
+    write_json(out_dir / "summary.json", _json_safe(summary))
+    return RunEvaluation(out_dir, rows, per_class, summary, taus, cached)
+
+
+def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
+    """Evaluate one mesh, write its cache entry and return its per_shape.csv row.
+
+    A mesh or GT file that cannot be read gives `{"error": message}` instead.
+    """
+    start = time.perf_counter()
+    try:
+        vertices, faces = load_mesh(job.mesh)
+        rng = np.random.default_rng([settings.seed, zlib.crc32(f"{job.class_id}/{job.model_id}".encode())])
+        gt = metrics.load_ground_truth(job.gt_folder, rng, settings.points_noise,
+                                       settings.points_file, settings.pointcloud_file)
+    except (OSError, ValueError, KeyError, EOFError, IndexError) as exc:
+        return {"error": f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}"}
+    result = metrics.evaluate_mesh(vertices, faces, gt, rng, settings.n_points, settings.thresholds, settings.inside)
+    row = {"class_id": job.class_id, "class": job.class_name, "model_id": job.model_id,
+           "vertices": len(vertices), "faces": len(faces), **result.to_row(),
+           "seconds": time.perf_counter() - start}
+    from vitocc.io import write_json
+
+    write_json(job.cache, {"key": _cache_key(job, settings), "row": row})
+    return row
+
+
+def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty."""
+    import trimesh
+
+    if path.stat().st_size == 0 or (path.suffix == ".obj" and not _has_faces(path)):
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    mesh = trimesh.load(path, force="mesh", process=False)
+    return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64).reshape(-1, 3)
+
+
+def _has_faces(path: Path) -> bool:
+    """Whether an OBJ file has any face line (vitocc writes a comment-only file for an empty mesh)."""
+    with open(path, "rb") as f:
+        return any(line.startswith(b"f ") for line in f)
+
+
+def _cache_key(job: ShapeJob, settings: EvalSettings) -> dict:
+    digest = hashlib.sha1(job.mesh.read_bytes()).hexdigest()
+    return {"mesh_sha1": digest, "gt": str(job.gt_folder.resolve()), "settings": json.loads(json.dumps(asdict(settings)))}
+
+
+def _read_cache(job: ShapeJob, settings: EvalSettings) -> dict | None:
+    """The cached row of `job` if it was computed from the same mesh, GT and settings."""
+    if not job.cache.is_file():
+        return None
+    try:
+        entry = json.loads(job.cache.read_text())
+    except (OSError, ValueError):
+        return None
+    return entry.get("row") if entry.get("key") == _cache_key(job, settings) else None
+
+
+def _run_jobs(jobs: list[ShapeJob], settings: EvalSettings, workers: int, index: list[int], done: int,
+              total: int, progress: Callable[[int, int], None] | None):
+    """Yield (index, row) as shapes finish, in this process (1 worker) or in a process pool."""
+    if workers == 1 or len(jobs) <= 1:
+        for i, job in zip(index, jobs):
+            yield i, evaluate_shape(job, settings)
+            done += 1
+            if progress:
+                progress(done, total)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: the parent may hold torch/OpenMP threads (after generation), which
+    # forked children inherit in a broken state. One kd-tree thread per worker.
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+    try:
+        futures = {pool.submit(evaluate_shape, job, settings): i for i, job in zip(index, jobs)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+            done += 1
+            if progress:
+                progress(done, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by pykdtree's OpenMP when it is first imported
+
+
+def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[ShapeJob],
+                      progress: Callable[[int, int], None] | None) -> None:
+    """Generate the meshes that are not on disk yet with the run's checkpoint (`vitocc mise`)."""
+    ckpt_dir = run_dir / "checkpoints"
+    if not any((ckpt_dir / name).is_file() for name in ("best.pt", "last.pt")):
+        raise UserError(f"{len(missing)} meshes of split '{split}' are missing (e.g. {missing[0].mesh}) and "
+                        f"{run_dir} has no checkpoint to generate them",
+                        "train first, or run `vitocc mise RUN_DIR` where the checkpoint is")
+    from vitocc.generation import generate_split
+
+    log.info("generating %d missing meshes of split '%s'", len(missing), split)
+    generate_split(run_dir, split, data=root, progress=progress)
+    still = [j for j in missing if not j.mesh.is_file()]
+    if still:
+        raise UserError(f"{len(still)} meshes could not be generated (e.g. {still[0].mesh})",
+                        f"see {run_dir / 'generation' / split / 'stats.json'}")
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN (the Chamfer of a class whose meshes are all empty) -> null: strict JSON has no NaN."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return None if isinstance(obj, float) and obj != obj else obj
+
+
+def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings, per_class: list[dict],
+             rows: list[dict], seconds: float) -> dict[str, Any]:
+    """summary.json: the means, and everything needed to know what they mean."""
+    import vitocc
+
+    gen_stats_path = run_dir / "generation" / split / "stats.json"
+    gen = asdict(cfg.generation)
+    if gen_stats_path.is_file():
+        try:
+            gen = json.loads(gen_stats_path.read_text()).get("generation", gen)
+        except ValueError:
+            pass
+    checkpoint = next((run_dir / "checkpoints" / n for n in ("best.pt", "last.pt")
+                       if (run_dir / "checkpoints" / n).is_file()), None)
+    keys = ["iou", "chamfer_l1_x10"] + [k for k in settings.metric_keys() if k != "iou"]
+    definitions = {k: {"definition": results.metric_for(k).definition,
+                       "better": "higher" if results.metric_for(k).higher_is_better else "lower"} for k in keys}
+    mean = per_class[-1]
+    return {
+        "run": str(run_dir),
+        "split": split,
+        "data": str(root),
+        "checkpoint": None if checkpoint is None else {
+            "path": str(checkpoint), "modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(checkpoint.stat().st_mtime))},
+        "view": cfg.data.test_view,
+        "generation": {**gen, "resolution": gen.get("resolution0", 0) * 2 ** gen.get("upsampling_steps", 0)},
+        "evaluation": {**asdict(settings), "averaging": "mean over shapes per class, then mean over classes"},
+        "units": results.UNITS,
+        "empty_meshes": results.EMPTY_CONVENTION,
+        "metrics": definitions,
+        "n_classes": len(per_class) - 1,
+        "n_shapes": len(rows),
+        "n_empty": int(mean["n_empty"]),
+        "mean_over_classes": {k: mean[k] for k in keys},
+        "per_class": {r["class"]: {"class_id": r["class_id"], "n_shapes": r["n_shapes"], "n_empty": r["n_empty"],
+                                   **{k: r[k] for k in keys}} for r in per_class[:-1]},
+        "seconds": seconds,
+        "vitocc_version": vitocc.__version__,
+    }
