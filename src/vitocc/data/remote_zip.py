@@ -188,16 +188,17 @@ def _parse_entries(directory: bytes, count: int, cd_offset: int) -> list[ZipMemb
         name_bytes = directory[pos + _CENTRAL.size: pos + _CENTRAL.size + name_len]
         extra = directory[pos + _CENTRAL.size + name_len: pos + _CENTRAL.size + name_len + extra_len]
         if _SATURATED in (usize, csize, offset) or disk == 0xFFFF:
-            usize, csize, offset = _zip64_extra(extra, usize, csize, offset, disk)
+            usize, csize, offset = _zip64_extra(extra, usize, csize, offset)
         name = name_bytes.decode("utf-8" if flags & 0x800 else "cp437")
         rows.append((name, offset, csize, usize, crc, method, flags, external >> 16))
         pos += _CENTRAL.size + name_len + extra_len + comment_len
-    ends = dict(zip(sorted(r[1] for r in rows), sorted(r[1] for r in rows)[1:] + [cd_offset]))
+    offsets = sorted(r[1] for r in rows)
+    ends = dict(zip(offsets, offsets[1:] + [cd_offset]))
     return [ZipMember(name, offset, ends[offset], csize, usize, crc, method, flags, mode)
             for name, offset, csize, usize, crc, method, flags, mode in rows]
 
 
-def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int, disk: int) -> tuple[int, int, int]:
+def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
     """Replace the saturated 32-bit fields by the 64-bit values of the ZIP64 extra field (id 1)."""
     pos = 0
     while pos + 4 <= len(extra):
