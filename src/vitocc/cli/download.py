@@ -12,15 +12,15 @@ from vitocc.cli.common import console, err_console, options, split_list
 
 
 def download(
-    dataset: Optional[str] = typer.Argument(None, help="Data set to fetch (see --list), e.g. shapenet."),
-    dest: Path = typer.Option(Path("data"), "--dest", help="Folder that receives the archive's root folder."),
-    url: Optional[str] = typer.Option(None, "--url", help="Other location of the zip: http(s):// or file://."),
+    dataset: Optional[str] = typer.Argument(None, metavar="DATASET", help="Data set to fetch (see --list), e.g. shapenet."),
+    dest: Path = typer.Option(Path("data"), "--dest", metavar="DIR", help="Folder that receives the archive's root folder."),
+    url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Other location of the zip: http(s):// or file://."),
     categories: Optional[str] = typer.Option(
-        None, "--categories", help="Only these classes, names or synset ids: chair,table or 03001627,..."),
+        None, "--categories", metavar="LIST", help="Only these classes, names or synset ids: chair,table or 03001627,..."),
     max_models: Optional[int] = typer.Option(
-        None, "--max-models", min=1, help="At most N models per class, spread over train/val/test."),
+        None, "--max-models", min=1, metavar="N", help="At most N models per class, spread over train/val/test."),
     keep_zip: bool = typer.Option(False, "--keep-zip/--no-keep-zip", help="Keep the downloaded zip after extraction."),
-    sha256: Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of the whole zip."),
+    sha256: Optional[str] = typer.Option(None, "--sha256", metavar="HEX", help="Expected sha256 of the whole zip."),
     list_: bool = typer.Option(False, "--list", help="List the known data sets and their sizes, then exit."),
 ) -> None:
     """Download a data set; resumes after interruptions, fetches only a subset with --categories/--max-models."""
