@@ -11,7 +11,6 @@ through a :class:`RangeReader`: a local file or :class:`HttpRangeReader`.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import struct
@@ -26,8 +25,6 @@ import requests
 from vitocc.data import download
 from vitocc.data.layout import SHAPENET_CLASSES, SPLITS
 from vitocc.errors import UserError
-
-log = logging.getLogger(__name__)
 
 _EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries here, entries, cd size, cd offset, comment
 _LOCATOR = struct.Struct("<4sLQL")  # signature, disk of the ZIP64 record, its offset, disks
