@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,15 @@ from vitocc.data import cameras, layout
 from vitocc.data.build_dataset import BuildOptions, build_dataset, class_of_folder, model_ids, parse_split
 from vitocc.data.builder import Counts
 from vitocc.errors import UserError
+
+def vitocc(*args: str, code: int = 0) -> None:
+    """Run a vitocc command in this process through the CLI entry point (no interpreter start-up)."""
+    from vitocc.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", *args])
+    assert exit_info.value.code == code
+
 
 COUNTS = Counts(n_points=4096, n_surface=4096, n_views=3)
 OPTIONS = BuildOptions(classes_from_folders=True, split=(1 / 3, 1 / 3, 1 / 3), seed=3)
@@ -118,25 +125,22 @@ def test_resume_keeps_models_and_refuses_other_settings(built):
         build_dataset(mesh_dir, dest, OPTIONS, Counts(n_points=100, n_surface=100, n_views=3), show_progress=False)
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vitocc", "-q", "build-dataset", *args],
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_cli_z_up_and_nothing_built(tmp_path):
+def test_cli_z_up_and_nothing_built(tmp_path, capsys):
     meshes = tmp_path / "towers"
     meshes.mkdir()
     trimesh.creation.box([0.2, 0.3, 1.0]).export(meshes / "tower.stl")  # tall along z
-    out = run_cli(str(meshes), "--dest", str(tmp_path / "data"), "--up", "z", "--points", "512", "--views", "1",
-                  "--workers", "1")
-    assert out.returncode == 0, out.stderr
+    vitocc("build-dataset", str(meshes), "--dest", str(tmp_path / "data"), "--up", "z", "--points", "512",
+           "--views", "1", "--workers", "1")
     surface, _ = layout.read_pointcloud_npz(tmp_path / "data" / "towers" / "tower" / layout.POINTCLOUD_FILE)
     assert np.argmax(np.ptp(surface, axis=0)) == 1  # now tall along y
 
     (meshes / "tower.stl").write_bytes(b"solid nothing\nendsolid\n")
-    out = run_cli(str(meshes), "--dest", str(tmp_path / "other"), "--points", "512", "--views", "1")
-    assert out.returncode == 2
-    assert "no model could be built" in out.stderr and "tower.stl" in out.stderr
+    capsys.readouterr()
+    vitocc("build-dataset", str(meshes), "--dest", str(tmp_path / "other"), "--points", "512", "--views", "1",
+           code=2)
+    err = capsys.readouterr().err
+    assert "no model could be built" in err and "tower.stl" in err
+    assert json.loads((tmp_path / "other" / "build_report.json").read_text())["counts"]["failed"] == 1
 
 
 def test_class_and_model_naming():
@@ -150,3 +154,29 @@ def test_class_and_model_naming():
     assert parse_split("80/5/15") == pytest.approx((0.8, 0.05, 0.15))
     with pytest.raises(UserError):
         parse_split("80/20")
+
+
+TINY_TRAINING = ["model.encoder=resnet18", "data.img_size=32", "model.hidden_size=32", "model.c_dim=32",
+                 "model.n_blocks=1", "data.points_subsample=64", "data.num_workers=0", "training.batch_size=2",
+                 "training.validate_every=2", "training.checkpoint_every=2", "training.threads=1"]
+
+
+def test_output_trains_and_evaluates_unchanged(built, tmp_path):
+    """vitocc train --data DEST, then mise and evaluate on the run, as on real ShapeNet."""
+    import torch
+
+    _, dest, _ = built
+    run = tmp_path / "run"
+    threads = torch.get_num_threads()  # training.threads=1 sets it for the whole process
+    try:
+        vitocc("train", "--data", str(dest), "--out", str(run), "--gpu", "-1", "--max-steps", "2",
+               *[arg for o in TINY_TRAINING for arg in ("--set", o)])
+        vitocc("mise", str(run), "--resolution", "8", "--upsampling", "0", "--gpu", "-1")
+        vitocc("evaluate", str(run), "--workers", "1")
+    finally:
+        torch.set_num_threads(threads)
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any("val_iou" in r for r in records)  # the val split was read and scored too
+    summary = json.loads((run / "evaluation" / "test" / "summary.json").read_text())
+    per_class = (run / "evaluation" / "test" / "per_class.csv").read_text()
+    assert summary["split"] == "test" and "chair" in per_class and "mugs" in per_class
