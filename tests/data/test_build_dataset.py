@@ -15,6 +15,7 @@ from vitocc.data.build_dataset import BuildOptions, build_dataset, class_of_fold
 from vitocc.data.builder import Counts
 from vitocc.errors import UserError
 
+
 def vitocc(*args: str, code: int = 0) -> None:
     """Run a vitocc command in this process through the CLI entry point (no interpreter start-up)."""
     from vitocc.cli import main
