@@ -33,8 +33,8 @@ class Light:
     """
 
     direction: tuple[float, float, float] = (0.35, 0.45, 1.0)
-    ambient: float = 0.4
-    diffuse: float = 0.65
+    ambient: float = 0.35
+    diffuse: float = 0.6  # ambient + diffuse < 1: white parts stay distinct from the background
 
 
 def pixel_rays(world_mat: np.ndarray, camera_mat: np.ndarray, pixels: np.ndarray,
