@@ -104,6 +104,17 @@ def test_model_files_follow_the_real_layout(built):
         assert (r > 2 * b + 60).sum() > 100 and (b > 2 * r + 60).sum() > 100  # red and blue texture halves
 
 
+def test_model_files_depend_only_on_seed_and_id(built, tmp_path):
+    """The same file alone, with one worker instead of two, gives byte-identical files."""
+    mesh_dir, dest, _ = built
+    alone = tmp_path / "meshes" / "mugs"
+    alone.mkdir(parents=True)
+    (alone / "cup.stl").write_bytes((mesh_dir / "mugs" / "cup.stl").read_bytes())
+    build_dataset(tmp_path / "meshes", tmp_path / "data", OPTIONS, COUNTS, workers=1, show_progress=False)
+    for name in (layout.POINTS_FILE, layout.POINTCLOUD_FILE, f"{layout.IMG_FOLDER}/{layout.image_name(1)}"):
+        assert (tmp_path / "data" / "mugs" / "cup" / name).read_bytes() == (dest / "mugs" / "cup" / name).read_bytes()
+
+
 def test_output_loads_through_the_data_reader(built):
     from vitocc.config import DataConfig
     from vitocc.data.dataset import ShapeNetDataset
