@@ -160,9 +160,9 @@ def mesh_source(job: MeshJob, rng: np.random.Generator) -> builder.ModelSource:
     import trimesh
 
     from vitocc.data.mesh_colors import constant_color_fn, mesh_color_fn
-    from vitocc.data.synth.materials import pick
     from vitocc.data.meshes import load_normalised
     from vitocc.data.occupancy import occupancy, prepare
+    from vitocc.data.synth.materials import pick
 
     normalised = load_normalised(job.path, np.asarray(job.rotation))
     prepared = prepare(normalised.mesh.vertices, normalised.mesh.faces)
