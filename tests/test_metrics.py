@@ -152,6 +152,14 @@ def test_empty_and_zero_area_meshes_get_the_reference_convention(faces):
     assert row["empty"] == 1 and row["fscore@0.02"] == 0.0
 
 
+def test_ray_parity_chunks_give_the_same_answer():
+    rng = np.random.default_rng(7)
+    mesh = load_oracle_mesh("table_b_mc32")
+    points = rng.uniform(-0.55, 0.55, (5_000, 3))
+    whole = metrics.ray_parity(mesh.vertices, mesh.faces, points)
+    assert np.array_equal(whole, metrics.ray_parity(mesh.vertices, mesh.faces, points, max_pairs=1_000))
+
+
 def test_inside_tests_agree_on_closed_meshes_and_winding_survives_a_hole():
     rng = np.random.default_rng(5)
     mesh = load_oracle_mesh("table_b_mc32")
@@ -164,6 +172,7 @@ def test_inside_tests_agree_on_closed_meshes_and_winding_survives_a_hole():
     open_faces = box.faces[~top]  # an open box: the +y side is missing
     centre = rng.uniform(-0.05, 0.05, (200, 3))
     assert metrics.inside_mesh(box.vertices, open_faces, centre, "winding").all()  # winding number 5/6
+    assert not metrics.inside_mesh(box.vertices, open_faces, centre, "ray").any()  # no crossing above
     with pytest.raises(ValueError, match="inside method"):
         metrics.inside_mesh(box.vertices, box.faces, centre, "parity")
 

@@ -55,7 +55,7 @@ def eval_data(tmp_path_factory) -> Path:
     return _root_conftest().write_box_dataset(root, CLASSES, models_per_class=8, n_points=4096, n_views=1, seed=3)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_run():
     """`make_run(root, name, data, shift=0.0, empty=())` -> a run directory (see `_make_run`)."""
     return _make_run

@@ -114,3 +114,26 @@ def test_bad_inputs_are_user_errors(tmp_path, eval_data, make_run):
         evaluate_run(run, inside="parity", workers=1)
     with pytest.raises(UserError, match="thresholds"):
         evaluate_run(run, thresholds=[-0.1], workers=1)
+
+
+def test_mesh_reader_fast_path_matches_trimesh(tmp_path):
+    import numpy as np
+    import trimesh
+
+    from vitocc.evaluation.evaluate import load_mesh
+
+    box = trimesh.creation.box(extents=(0.3, 0.2, 0.1))
+    plain, with_normals = tmp_path / "plain.obj", tmp_path / "normals.obj"
+    box.export(plain)
+    box.export(with_normals, include_normals=True)
+    assert "//" in with_normals.read_text()
+    quad = tmp_path / "quad.obj"
+    quad.write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3 4\n")  # a polygon: trimesh reads it
+    for path in (plain, with_normals):
+        vertices, faces = load_mesh(path)
+        assert np.allclose(vertices, box.vertices) and np.array_equal(faces, box.faces)
+    vertices, faces = load_mesh(quad)
+    assert len(vertices) == 4 and len(faces) == 2
+    empty = tmp_path / "empty.obj"
+    empty.write_text("# empty mesh: nothing was above the threshold\n")
+    assert load_mesh(empty)[1].shape == (0, 3)

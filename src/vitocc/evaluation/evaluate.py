@@ -178,19 +178,41 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
 
 
 def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty."""
+    """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty.
+
+    Triangle OBJ files (what `vitocc mise` writes) are parsed with numpy, twice as fast as
+    trimesh's general reader, which reads everything else.
+    """
+    if path.suffix.lower() == ".obj":
+        mesh = _read_triangle_obj(path.read_bytes())
+        if mesh is not None:
+            return mesh
     import trimesh
 
-    if path.stat().st_size == 0 or (path.suffix == ".obj" and not _has_faces(path)):
-        return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
     mesh = trimesh.load(path, force="mesh", process=False)
     return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64).reshape(-1, 3)
 
 
-def _has_faces(path: Path) -> bool:
-    """Whether an OBJ file has any face line (vitocc writes a comment-only file for an empty mesh)."""
-    with open(path, "rb") as f:
-        return any(line.startswith(b"f ") for line in f)
+def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices, faces) of an OBJ made of `v x y z [...]` and `f a[/..] b[/..] c[/..]` lines with
+    positive indices; None for anything else (polygons, relative indices), which trimesh reads."""
+    import re
+
+    lines = data.splitlines()
+    v_lines = [line[2:] for line in lines if line.startswith(b"v ")]
+    f_lines = [line[2:] for line in lines if line.startswith(b"f ")]
+    try:
+        values = np.array(b" ".join(v_lines).split(), dtype=np.float64)
+        indices = np.array(re.sub(rb"/\S*", b"", b" ".join(f_lines)).split(), dtype=np.int64)
+    except ValueError:
+        return None
+    if len(indices) != 3 * len(f_lines) or (len(v_lines) and len(values) % len(v_lines)) or np.any(indices < 1):
+        return None
+    vertices = values.reshape(len(v_lines), -1)[:, :3] if v_lines else np.zeros((0, 3))
+    faces = indices.reshape(-1, 3) - 1
+    if len(faces) and faces.max() >= len(vertices):
+        return None
+    return vertices, faces
 
 
 def _cache_key(job: ShapeJob, settings: EvalSettings) -> dict:
