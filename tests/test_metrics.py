@@ -168,8 +168,8 @@ def test_inside_tests_agree_on_closed_meshes_and_winding_survives_a_hole():
     winding = metrics.inside_mesh(mesh.vertices, mesh.faces, points, "winding")
     assert ray.sum() > 100 and np.count_nonzero(ray != winding) <= 2
     box = trimesh.creation.box(extents=(0.5, 0.5, 0.5))
-    top = box.face_normals[:, 1] > 0.5
-    open_faces = box.faces[~top]  # an open box: the +y side is missing
+    top = box.face_normals[:, 2] > 0.5
+    open_faces = box.faces[~top]  # an open box: the +z side is missing
     centre = rng.uniform(-0.05, 0.05, (200, 3))
     assert metrics.inside_mesh(box.vertices, open_faces, centre, "winding").all()  # winding number 5/6
     assert not metrics.inside_mesh(box.vertices, open_faces, centre, "ray").any()  # no crossing above
