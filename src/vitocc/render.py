@@ -129,9 +129,12 @@ def render_silhouette(mesh: trimesh.Trimesh, world_mat: np.ndarray, camera_mat: 
 def _changes(image: np.ndarray, tolerance: float = 0.02) -> np.ndarray:
     """(H,W) bool: pixels whose 3x3 neighbourhood spans more than `tolerance` in some channel."""
     padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    h, w = image.shape[:2]
-    windows = [padded[i:i + h, j:j + w] for i in range(3) for j in range(3)]
-    return (np.max(windows, axis=0) - np.min(windows, axis=0)).max(axis=2) > tolerance
+    # separable 3x3 max and min filters: rows, then columns
+    hi = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
+    lo = np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
+    hi = np.maximum(np.maximum(hi[:, :-2], hi[:, 1:-1]), hi[:, 2:])
+    lo = np.minimum(np.minimum(lo[:, :-2], lo[:, 1:-1]), lo[:, 2:])
+    return (hi - lo).max(axis=2) > tolerance
 
 
 def _barycentric(mesh: trimesh.Trimesh, face: np.ndarray, origin: np.ndarray, ray: np.ndarray) -> np.ndarray:

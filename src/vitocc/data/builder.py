@@ -121,7 +121,8 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
             image = render_mesh(source.mesh, world[view], cams[view], counts.image_size, scale=scale,
                                 face_colors=source.face_colors, color_fn=source.color_fn,
                                 antialias=counts.antialias)
-            with atomic_path(img_dir / layout.image_name(view)) as path:
+            # no fsync per image: the folder becomes visible only by the rename below
+            with atomic_path(img_dir / layout.image_name(view), fsync=False) as path:
                 Image.fromarray(image).save(path, format="JPEG", quality=counts.jpeg_quality)
         layout.write_cameras_npz(img_dir / layout.CAMERAS_FILE, world, cams)
         os.replace(tmp, folder)

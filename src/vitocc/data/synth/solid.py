@@ -22,12 +22,15 @@ class ConvexSolid:
     lo: np.ndarray  # (3,) bounding box, to skip far points
     hi: np.ndarray
 
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        """(N,) bool for points (N,3); points on the boundary count as inside."""
+    def contains(self, points: np.ndarray, todo: np.ndarray | None = None) -> np.ndarray:
+        """(N,) bool for points (N,3), among the `todo` mask if given; the boundary counts as inside."""
+        near = np.all((points >= self.lo) & (points <= self.hi), axis=1)
+        if todo is not None:
+            near &= todo
         inside = np.zeros(len(points), dtype=bool)
-        near = np.flatnonzero(np.all((points >= self.lo) & (points <= self.hi), axis=1))
-        if len(near):
-            inside[near] = np.all(points[near] @ self.normals.T <= self.offsets, axis=1)
+        index = np.flatnonzero(near)
+        if len(index):
+            inside[index] = np.all(points[index] @ self.normals.T <= self.offsets, axis=1)
         return inside
 
 
@@ -48,8 +51,7 @@ class Solid:
         points = np.asarray(points, dtype=np.float64)
         inside = np.zeros(len(points), dtype=bool)
         for part in self.parts:
-            todo = ~inside
-            inside[todo] |= part.contains(points[todo])
+            inside |= part.contains(points, ~inside)
         return inside
 
 
