@@ -137,3 +137,30 @@ def test_mesh_reader_fast_path_matches_trimesh(tmp_path):
     empty = tmp_path / "empty.obj"
     empty.write_text("# empty mesh: nothing was above the threshold\n")
     assert load_mesh(empty)[1].shape == (0, 3)
+
+
+def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_dataset):
+    """No generation/ yet: evaluate runs `vitocc mise`'s generate_split with the run's checkpoint first."""
+    import torch
+
+    from vitocc.config import config_to_dict, load_config, save_config
+    from vitocc.models import build_model
+
+    torch.set_num_threads(2)
+    cfg = load_config(None, [
+        "model.encoder=resnet18", "model.c_dim=32", "model.hidden_size=32", "model.n_blocks=1",
+        "data.img_size=32", f"data.path={box_dataset}", "data.num_workers=0",
+        "generation.resolution0=8", "generation.upsampling_steps=1", "test.n_points=5000",
+    ])
+    torch.manual_seed(0)
+    run = tmp_path / "run"
+    save_config(cfg, run / "config.yaml")
+    (run / "checkpoints").mkdir()
+    model = build_model(cfg, pretrained=False)
+    torch.save({"model": model.state_dict(), "config": config_to_dict(cfg)}, run / "checkpoints" / "last.pt")
+    result = evaluate_run(run, workers=1)
+    assert len(result.per_shape) == 2  # one test model per class
+    assert len(list((run / "generation" / "test" / "meshes").rglob("*.obj"))) == 2
+    assert (run / "generation" / "test" / "stats.json").is_file()
+    assert result.summary["checkpoint"]["path"].endswith("last.pt")
+    assert result.summary["generation"]["resolution"] == 16
