@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from vitocc.config import Config, config_to_dict, save_config
+from vitocc.config import Config, TrainingConfig, config_to_dict, save_config
 from vitocc.data.dataset import ShapeNetDataset
 from vitocc.data.loader import batch_to_device, build_loader, take_broken
 from vitocc.devices import amp_dtype, autocast, needs_grad_scaler
@@ -68,6 +68,26 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
         raise UserError(f"--resume: {ckpts / LAST} does not exist", "start a new run without --resume")
     if not resume and ckpts.is_dir() and any(ckpts.glob("*.pt")):
         raise UserError(f"{run_dir} already holds a run", "continue it with --resume, or choose another --out")
+
+
+def training_step(net: torch.nn.Module, batch: dict, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                  scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device,
+                  tcfg: TrainingConfig) -> torch.Tensor:
+    """Forward (under autocast) and backward of the loss on `batch` (on `device`), gradient
+    clipping, optimiser and schedule step; returns the detached loss."""
+    net.train()
+    with autocast(device, tcfg.amp):
+        logits = net(batch["points"], batch["inputs"])
+    loss = occupancy_loss(logits, batch["points.occ"])
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if tcfg.grad_clip:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg.grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
+    return loss.detach()
 
 
 class Trainer:
@@ -146,21 +166,8 @@ class Trainer:
 
     def step(self, batch: dict) -> torch.Tensor:
         """One optimisation step on `batch`; returns the detached loss."""
-        tcfg = self.cfg.training
-        self.net.train()
-        batch = batch_to_device(batch, self.device)
-        with autocast(self.device, tcfg.amp):
-            logits = self.net(batch["points"], batch["inputs"])
-        loss = occupancy_loss(logits, batch["points.occ"])
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if tcfg.grad_clip:
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), tcfg.grad_clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        return loss.detach()
+        return training_step(self.net, batch_to_device(batch, self.device), self.optimizer, self.scaler,
+                             self.scheduler, self.device, self.cfg.training)
 
     def run_validation(self) -> None:
         """Validate, log, and keep best.pt when the IoU improves."""
