@@ -85,3 +85,19 @@ def test_contact_sheet_tiles_in_rows():
     assert sheet.shape == (2 * 12 + 2, 3 * 14 + 2, 3)
     assert (sheet[2:12, 2 + 14:2 + 14 + 12] == 1).all() and (sheet[14:24, 2 + 14:2 + 14 + 12] == 4).all()
     assert (sheet[14:24, 2 + 28:] == 255).all()  # empty slot stays background
+
+
+def test_corner_normals_round_curved_parts_and_keep_edges_sharp():
+    cylinder = trimesh.creation.cylinder(radius=0.3, height=0.6, sections=20)  # 18 degree steps
+    normals = render.corner_normals(cylinder, 20.0)
+    side = np.abs(cylinder.face_normals[:, 2]) < 0.5
+    radial = cylinder.vertices[cylinder.faces[side]][..., :2]
+    radial /= np.linalg.norm(radial, axis=2, keepdims=True)
+    assert np.allclose(normals[side][..., :2], radial, atol=0.02)  # smooth: the true surface normal
+    cap = ~side
+    assert np.allclose(normals[cap], cylinder.face_normals[cap][:, None, :])  # 90 degree rim stays sharp
+    world, cam = cameras.world_matrix(1.6, 25.0, 30.0), cameras.camera_matrix()
+    flat = render.render_mesh(cylinder, world, cam, antialias=1).astype(int)
+    smooth = render.render_mesh(cylinder, world, cam, antialias=1, normals=normals).astype(int)
+    row = lambda image: image[80, 40:100, 0]  # noqa: E731 - a row across the side
+    assert len(np.unique(row(smooth))) > len(np.unique(row(flat)))  # a gradient instead of bands

@@ -47,6 +47,7 @@ class ModelSource:
     surface: the mesh whose surface pointcloud.npz samples (default: `mesh`); give the
         watertight outer surface when `mesh` has inner or open parts.
     face_colors: (F,3) float in [0,1] per face of `mesh`; color_fn: see `vitocc.render`.
+    smooth_angle_deg: faces meeting at less than this are shaded smooth (None: all flat).
     """
 
     mesh: Any  # trimesh.Trimesh
@@ -54,6 +55,7 @@ class ModelSource:
     surface: Any | None = None
     face_colors: np.ndarray | None = None
     color_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    smooth_angle_deg: float | None = 20.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
     """
     from PIL import Image
 
-    from vitocc.render import render_mesh
+    from vitocc.render import corner_normals, render_mesh
 
     folder = Path(folder)
     tmp = folder.parent / f".{folder.name}{TEMP_MARK}{os.getpid()}"
@@ -116,11 +118,12 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
         layout.write_pointcloud_npz(tmp / layout.POINTCLOUD_FILE, surf, normals, scale=scale)
 
         world, cams = cameras.sample_cameras(counts.n_views, rng, counts.image_size)
+        normals = None if source.smooth_angle_deg is None else corner_normals(source.mesh, source.smooth_angle_deg)
         img_dir = tmp / layout.IMG_FOLDER
         for view in range(counts.n_views):
             image = render_mesh(source.mesh, world[view], cams[view], counts.image_size, scale=scale,
                                 face_colors=source.face_colors, color_fn=source.color_fn,
-                                antialias=counts.antialias)
+                                antialias=counts.antialias, normals=normals)
             # no fsync per image: the folder becomes visible only by the rename below
             with atomic_path(img_dir / layout.image_name(view), fsync=False) as path:
                 Image.fromarray(image).save(path, format="JPEG", quality=counts.jpeg_quality)

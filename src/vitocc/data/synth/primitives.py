@@ -65,7 +65,7 @@ def box(center: Sequence[float], size: Sequence[float], rot: np.ndarray | None =
 
 
 def ellipsoid(center: Sequence[float], radii: Sequence[float], rot: np.ndarray | None = None,
-              sections: int = 16) -> Points:
+              sections: int = 20) -> Points:
     """Vertices of a UV ellipsoid with `radii` (x, y, z): `sections` around, sections/2 rings."""
     rings = max(sections // 2, 3)
     theta = np.linspace(0, np.pi, rings + 1)[1:-1]
@@ -76,7 +76,7 @@ def ellipsoid(center: Sequence[float], radii: Sequence[float], rot: np.ndarray |
     return place(unit * np.asarray(radii, dtype=np.float64), center, rot)
 
 
-def sphere(center: Sequence[float], radius: float, sections: int = 16) -> Points:
+def sphere(center: Sequence[float], radius: float, sections: int = 20) -> Points:
     """Vertices of a UV sphere."""
     return ellipsoid(center, (radius, radius, radius), sections=sections)
 
