@@ -187,3 +187,23 @@ def section(center: Sequence[float], chord: float, thickness: float, span_axis: 
     pts[:, 0] = np.concatenate([x, x])
     pts[:, thick_axis] = np.concatenate([half, -half])
     return pts + np.asarray(center, dtype=np.float64)
+
+
+def rounded_rect(center: Sequence[float], half_y: float, half_z: float, radius: float, corner_points: int = 4) -> Points:
+    """A cross-section (4*corner_points, 3) in the plane x = center[0]: a y-z rectangle with rounded corners."""
+    radius = float(min(radius, 0.99 * half_y, 0.99 * half_z))
+    phi = (np.arange(4)[:, None] * np.pi / 2 + np.linspace(0, np.pi / 2, corner_points)[None]).ravel()
+    quadrant = np.repeat(np.arange(4), corner_points)
+    sy, sz = np.array([1, 1, -1, -1])[quadrant], np.array([1, -1, -1, 1])[quadrant]  # y = sin, z = cos signs
+    y = sy * (half_y - radius) + radius * np.sin(phi)
+    z = sz * (half_z - radius) + radius * np.cos(phi)
+    return np.stack([np.zeros_like(y), y, z], 1) + np.asarray(center, dtype=np.float64)
+
+
+def loft(sections: Sequence[Points]) -> list[Points]:
+    """A solid through cross-sections in order (car bodies, hulls): one convex hull per consecutive pair.
+
+    Consecutive hulls share their section, so the union is closed even where the outline
+    is not convex (a hood lower than the cabin, a tail rising behind a fuselage).
+    """
+    return [np.concatenate([sections[i], sections[i + 1]]) for i in range(len(sections) - 1)]

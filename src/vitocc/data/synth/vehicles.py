@@ -116,14 +116,19 @@ def car(rng: np.random.Generator) -> Shape:
     belt = clearance + {"sports": 0.13, "suv": 0.2, "pickup": 0.2, "van": 0.22}.get(kind, 0.16) * rng.uniform(0.9, 1.1)
     roof = belt + {"sports": 0.09, "van": 0.25, "suv": 0.17}.get(kind, 0.13) * rng.uniform(0.9, 1.1)
     front_h = clearance + (belt - clearance) * rng.uniform(0.5, 0.75)
-    profile = np.array([[-0.5, clearance + 0.02], [-0.48, clearance], [0.47, clearance], [0.5, clearance + 0.03],
-                        [0.5, front_h], [0.3, belt], [-0.49, belt]])
-    s.add(P.rounded_prism(profile, "z", -width / 2, width / 2, 0.025), paint)
-
     cab_front, cab_back = {  # where the windscreen starts and the rear window ends, along x
         "sedan": (0.22, -0.3), "hatch": (0.2, -0.45), "suv": (0.25, -0.47), "van": (0.45, -0.49),
         "pickup": (0.22, -0.1), "sports": (0.15, -0.25)}[kind]
     cab_front += rng.uniform(-0.04, 0.04)
+    # body: rounded cross-sections lofted from nose to tail; the hood rises to the windscreen
+    nose, tail = rng.uniform(0.02, 0.05), rng.uniform(0.01, 0.04)
+    stations = [(0.5, clearance + 0.03, front_h - nose, 0.86), (0.46, clearance, front_h, 0.96),
+                (cab_front, clearance, belt, 1.0), (cab_back, clearance, belt, 1.0),
+                (-0.45, clearance, belt - tail * 0.3, 0.97), (-0.5, clearance + 0.03, belt - tail, 0.9)]
+    stations = [st for i, st in enumerate(stations) if i == 0 or st[0] < stations[i - 1][0] - 0.01]
+    radius = rng.uniform(0.02, 0.05)
+    s.add(P.loft([P.rounded_rect((x, (lo + hi) / 2, 0), (hi - lo) / 2, width / 2 * f, radius) for x, lo, hi, f in stations]),
+          paint)
     rake = (roof - belt) * {"van": 0.4, "sports": 1.6}.get(kind, 1.1)
     rear_rake = (roof - belt) * {"hatch": 0.3, "suv": 0.15, "van": 0.05, "pickup": 0.1}.get(kind, 0.9)
     lower = np.array([[cab_front, belt - 0.01], [cab_back, belt - 0.01]])
@@ -148,8 +153,8 @@ def car(rng: np.random.Generator) -> Shape:
     lamp = s.material(mat.light(rng))
     red = s.material(mat.Material((0.7, 0.08, 0.06)))
     for sz in (-1, 1):
-        s.add(P.box((0.497, front_h - 0.025, sz * width * 0.33), (0.012, 0.03, width * 0.2)), lamp)
-        s.add(P.box((-0.497, belt - 0.035, sz * width * 0.36), (0.012, 0.035, width * 0.16)), red)
+        s.add(P.box((0.497, front_h - nose - 0.025, sz * width * 0.27), (0.01, 0.025, width * 0.16)), lamp)
+        s.add(P.box((-0.497, belt - tail - 0.03, sz * width * 0.3), (0.01, 0.03, width * 0.14)), red)
     return s
 
 
