@@ -68,8 +68,9 @@ class CResnetBlock(nn.Module):
         nn.init.zeros_(self.fc_1.bias)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None, folded: bool) -> torch.Tensor:
-        h = self.fc_0(F.relu(self.bn_0(x, c, index, folded)))
-        return x + self.fc_1(F.relu(self.bn_1(h, c, index, folded)))
+        # In-place ReLU and residual add on fresh outputs: less memory traffic, same gradients.
+        h = self.fc_0(F.relu(self.bn_0(x, c, index, folded), inplace=True))
+        return self.fc_1(F.relu(self.bn_1(h, c, index, folded), inplace=True)).add_(x)
 
 
 class CBNDecoder(nn.Module):
@@ -96,5 +97,5 @@ class CBNDecoder(nn.Module):
         x = self.fc_p(points.reshape(-1, 3))
         for block in self.blocks:
             x = block(x, c, index, folded)
-        logits = self.fc_out(F.relu(self.bn(x, c, index, folded)))
+        logits = self.fc_out(F.relu(self.bn(x, c, index, folded), inplace=True))
         return logits.view(batch_shape)

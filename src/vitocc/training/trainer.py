@@ -278,10 +278,13 @@ def train(cfg: Config, out_dir: str | Path, device: torch.device | None = None, 
     """Train (or with `resume`, continue from checkpoints/last.pt) the model of `cfg` into `out_dir`.
 
     Under torchrun every process calls this; they train data-parallel (DDP) and rank 0 alone
-    writes. `device` is this process's device (under torchrun on GPUs, cuda:LOCAL_RANK).
+    writes. `device` is this process's device (default cuda:0 if there is a GPU, else the CPU;
+    under torchrun on GPUs, cuda:LOCAL_RANK).
     `progress` shows a rich progress bar on `console` (a rich Console; stderr by default).
     """
-    ctx = distributed.setup(device or torch.device("cpu"))
+    if device is None:
+        device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    ctx = distributed.setup(device)
     try:
         return Trainer(cfg, Path(out_dir), ctx, resume, progress, console).run()
     finally:
