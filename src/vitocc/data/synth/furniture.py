@@ -142,7 +142,8 @@ def table(rng: np.random.Generator) -> Shape:
     else:
         length, depth = rng.uniform(0.9, 2.2), rng.uniform(0.5, 1.0)
         if shape == "oval":
-            s.add(P.frustum((0, h - t, 0), (0, h, 0), length / 2, length / 2, 36, squash=depth / length) @ P.rotation("y", 90).T, top_m)
+            a = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+            s.add(P.prism(np.stack([depth / 2 * np.cos(a), length / 2 * np.sin(a)], 1), "y", h - t, h), top_m)
         else:
             s.add(P.rounded_box((0, h - t / 2, 0), (depth, t, length), rng.choice([0.003, t / 2.2, 0.04])), top_m)
 
