@@ -65,8 +65,8 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = 32, upsampling_ste
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
     `threshold` is a probability; the extraction compares logits with logit(threshold).
-    Memory: about 6 bytes per lattice point and shape (4.5 MB per shape at R=128) plus
-    `points_batch` points per decoder call.
+    Memory: about 10 bytes per lattice point and shape at the peak of a round (20 MB per
+    shape at R=128) plus the decoder's activations for `points_batch` points.
     """
     start = time.perf_counter()
     depth, t = upsampling_steps, logit(threshold)

@@ -11,11 +11,15 @@ from PIL import Image
 
 # (elevation, azimuth) in degrees: front-left, back-right and a side view from higher up.
 VIEWS = ((25.0, 45.0), (25.0, 225.0), (50.0, 135.0))
-DISTANCE = 2.6  # camera distance in the normalised frame: the whole padded box (side 1.1) stays in view
+FIELD_OF_VIEW_HALF = 0.43  # radians: half the view angle of the data's cameras (atan(68.5 / 149.844))
 
 
 def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) -> np.ndarray:
-    """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (grey, shaded)."""
+    """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (grey, shaded).
+
+    The cameras look at the centre of the mesh's bounding box from just far enough for
+    its bounding sphere to fit, so small and box-filling meshes are both framed.
+    """
     from vitocc.data.cameras import camera_matrix, world_matrix
     from vitocc.render import render_mesh
 
@@ -24,8 +28,10 @@ def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) ->
         if len(mesh.faces) == 0:
             panels.append(np.full((size, size, 3), 255, np.uint8))
             continue
-        panels.append(render_mesh(mesh, world_matrix(DISTANCE, elevation, azimuth), camera_matrix(size),
-                                  size=size, antialias=2))
+        centre = mesh.bounds.mean(axis=0)
+        distance = 1.05 * np.linalg.norm(mesh.extents) / 2 / np.sin(FIELD_OF_VIEW_HALF)
+        panels.append(render_mesh(mesh, world_matrix(distance, elevation, azimuth), camera_matrix(size),
+                                  size=size, loc=-centre, antialias=2))
     return np.concatenate(panels, axis=1)
 
 
