@@ -19,25 +19,23 @@ def synth(
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
     classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class names or synsets (default: all 13)."),
     antialias: int = typer.Option(3, "--antialias", min=1, max=8, help="Supersampling per axis at edges of the renders."),
-    preview: Optional[Path] = typer.Option(None, "--preview", help="Also write a PNG contact sheet, one view per model."),
+    preview: Optional[Path] = typer.Option(
+        None, "--preview", help="Also write a PNG contact sheet: a row per class, view 000 of its first 20 models."),
 ) -> None:
     """Generate procedural airplanes, benches, ..., vessels with exact occupancy, rendered like ShapeNet."""
-    from PIL import Image
-
     from vitocc.data.builder import Counts
-    from vitocc.data.synth.dataset import generate_dataset, preview_sheet
+    from vitocc.data.synth.dataset import generate_dataset, write_preview
     from vitocc.errors import UserError
-    from vitocc.io import atomic_path
 
     if preview is not None and preview.suffix.lower() != ".png":
         raise UserError(f"--preview {preview} must end in .png")
     counts = Counts(n_points=points, n_surface=points, n_views=views, antialias=antialias)
     report = generate_dataset(dest, shapes_per_class, counts, seed, workers, split_list(classes), options.show_progress)
     console.print(f"{len(report.built)} shapes written, {len(report.skipped)} already there, "
-                  f"{len(report.failed)} failed in {report.seconds:.1f} s ({report.shapes_per_second:.2f} shapes/s) -> {dest}")
+                  f"{len(report.failed)} failed in {report.seconds:.1f} s ({report.shapes_per_second:.2f} shapes/s) -> {dest}",
+                  soft_wrap=True, highlight=False)
     if preview is not None:
-        with atomic_path(preview) as tmp:
-            Image.fromarray(preview_sheet(dest)).save(tmp, format="PNG", optimize=True)
+        write_preview(dest, preview)
         console.print(f"preview: {preview}")
     if report.failed:
         for folder, reason in report.failed[:5]:

@@ -71,19 +71,43 @@ def generate_dataset(dest: str | Path, shapes_per_class: int = 200, counts: buil
     return report
 
 
-def preview_sheet(root: str | Path, columns: int = 10, view: int = 0, per_class: int | None = None) -> np.ndarray:
-    """Contact sheet (H,W,3) uint8 of view `view` of every model (class by class, ids sorted)."""
-    from PIL import Image
+def preview_sheet(root: str | Path, per_class: int = 20, view: int = 0, label_width: int = 90) -> np.ndarray:
+    """Contact sheet (H,W,3) uint8: one row per class (name on the left), view `view` of its
+    first `per_class` models (ids sorted)."""
+    from PIL import Image, ImageDraw
 
     from vitocc.render import contact_sheet
 
     root = Path(root)
-    images = []
-    for synset in layout.read_metadata(root):
+    rows = []
+    for synset, name in layout.read_metadata(root).items():
         folders = sorted(p for p in (root / synset).iterdir() if p.is_dir() and not p.name.startswith("."))
+        images = []
         for folder in folders[:per_class]:
             with Image.open(folder / layout.IMG_FOLDER / layout.image_name(view)) as image:
                 images.append(np.asarray(image.convert("RGB")))
-    if not images:
+        if images:
+            rows.append((name, images))
+    if not rows:
         raise UserError(f"no models under {root}", "generate some first with vitocc synth")
-    return contact_sheet(images, columns)
+    columns = max(len(images) for _, images in rows)
+    blank = np.full_like(rows[0][1][0], 255)
+    tiles = [image for _, images in rows for image in images + [blank] * (columns - len(images))]
+    sheet = Image.fromarray(np.pad(contact_sheet(tiles, columns), ((0, 0), (label_width, 0), (0, 0)), constant_values=255))
+    draw = ImageDraw.Draw(sheet)
+    row_height = (sheet.height - 2) // len(rows)
+    for i, (name, _) in enumerate(rows):
+        draw.text((6, 2 + i * row_height + row_height // 2 - 6), name, fill=(0, 0, 0))
+    return np.asarray(sheet)
+
+
+def write_preview(root: str | Path, path: str | Path, per_class: int = 20) -> None:
+    """Write :func:`preview_sheet` as a PNG with a 256-colour palette (a few hundred KB)."""
+    from PIL import Image
+
+    from vitocc.io import atomic_path
+
+    sheet = Image.fromarray(preview_sheet(root, per_class))
+    palette = sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    with atomic_path(path) as tmp:
+        palette.save(tmp, format="PNG", optimize=True)
