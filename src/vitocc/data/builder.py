@@ -21,13 +21,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vitocc.data import cameras, layout
 from vitocc.errors import UserError
 from vitocc.io import atomic_path, write_text
+
+if TYPE_CHECKING:
+    from vitocc.render import Light
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class ModelSource:
         watertight outer surface when `mesh` has inner or open parts.
     face_colors: (F,3) float in [0,1] per face of `mesh`; color_fn: see `vitocc.render`.
     smooth_angle_deg: faces meeting at less than this are shaded smooth (None: all flat).
+    light: the renders' light (default `vitocc.render.Light()`).
     """
 
     mesh: Any  # trimesh.Trimesh
@@ -56,6 +60,7 @@ class ModelSource:
     face_colors: np.ndarray | None = None
     color_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     smooth_angle_deg: float | None = 20.0
+    light: Light | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
     """
     from PIL import Image
 
-    from vitocc.render import corner_normals, render_mesh
+    from vitocc.render import Light, corner_normals, render_mesh
 
     folder = Path(folder)
     tmp = folder.parent / f".{folder.name}{TEMP_MARK}{os.getpid()}"
@@ -123,7 +128,7 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
         for view in range(counts.n_views):
             image = render_mesh(source.mesh, world[view], cams[view], counts.image_size, scale=scale,
                                 face_colors=source.face_colors, color_fn=source.color_fn,
-                                antialias=counts.antialias, normals=normals)
+                                antialias=counts.antialias, normals=normals, light=source.light or Light())
             # no fsync per image: the folder becomes visible only by the rename below
             with atomic_path(img_dir / layout.image_name(view), fsync=False) as path:
                 Image.fromarray(image).save(path, format="JPEG", quality=counts.jpeg_quality)

@@ -45,12 +45,16 @@ def make_source(payload: tuple[str, int], rng: np.random.Generator):
     """builder.SourceFn for synth: payload (synset, index) -> ModelSource with exact occupancy."""
     from vitocc.data.builder import ModelSource
     from vitocc.data.synth.materials import color_function, face_colors
+    from vitocc.render import Light
 
     solid, shape = make_solid(payload[0], rng)
     part_material = shape.part_material
+    ambient = rng.uniform(0.28, 0.42)  # a slightly different light per model, never brighter than white
+    light = Light((rng.uniform(0.05, 0.6), rng.uniform(0.15, 0.7), 1.0), ambient, rng.uniform(0.5, 0.95 - ambient))
     return ModelSource(
         mesh=solid.mesh,
         occupancy_fn=solid.contains,
         face_colors=face_colors(solid, shape.materials, part_material),
         color_fn=color_function(solid, shape.materials, part_material, rng),
+        light=light,
     )

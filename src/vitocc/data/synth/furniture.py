@@ -32,6 +32,8 @@ def _legs(s: Shape, rng, x: float, z: float, top: float, material: int, splay: f
 
 def chair(rng: np.random.Generator) -> Shape:
     """Chairs and stools: 4 legs / pedestal / sled / side panels / cantilever; solid, slatted, railed or no back; arms or not."""
+    if rng.random() < 0.12:  # upholstered armchairs are chairs too
+        return sofa(rng, seats=1)
     s = Shape()
     frame = s.material(mat.pick(rng, wood=3, metal=2, paint=2, dark=1))
     seat_m = frame if rng.random() < 0.4 else s.material(mat.pick(rng, fabric=3, wood=1, paint=1, dark=1))
@@ -101,7 +103,7 @@ def chair(rng: np.random.Generator) -> Shape:
             s.add(P.place(P.rounded_box((0, back_h / 2, 0), (bt, back_h, w), rng.uniform(0.003, bt / 2)), origin, rot), back_m)
         elif style == "round":
             s.add(P.place(P.ellipsoid((0, back_h * 0.6, 0), (bt / 2, back_h * 0.42, w / 2), sections=20), origin, rot), back_m)
-            s.add(P.place(P.box((0, back_h * 0.1, 0), (bt, back_h * 0.3, 0.06)), origin, rot), frame)
+            s.add(P.place(P.box((0, back_h * 0.12, 0), (bt, back_h * 0.3, w * 0.45)), origin, rot), back_m)
         else:
             post = rng.uniform(0.02, 0.04)
             for sz in (-1, 1):
@@ -200,12 +202,12 @@ def table(rng: np.random.Generator) -> Shape:
     return s
 
 
-def sofa(rng: np.random.Generator) -> Shape:
-    """Sofas and armchairs: 1-3 seat cushions, plain or cushioned backs, box/rolled/no arms, legs or plinth, L-shapes."""
+def sofa(rng: np.random.Generator, seats: int | None = None) -> Shape:
+    """Sofas and armchairs: 1-4 seat cushions, plain or cushioned backs, box/rolled/no arms, legs or plinth, L-shapes."""
     s = Shape()
     cover = s.material(mat.pick(rng, fabric=5, dark=1, paint=1))
     cushion_m = cover if rng.random() < 0.7 else s.material(mat.pick(rng, fabric=3, light=1))
-    seats = int(rng.choice([1, 2, 3, 3, 4]))
+    seats = seats or int(rng.choice([1, 2, 3, 3, 4]))
     length = seats * rng.uniform(0.5, 0.75)
     depth, seat_h = rng.uniform(0.75, 1.0), rng.uniform(0.35, 0.48)
     back_h, back_t = rng.uniform(0.65, 0.95), rng.uniform(0.12, 0.25)
@@ -231,7 +233,7 @@ def sofa(rng: np.random.Generator) -> Shape:
             s.add(P.rounded_box((0, (leg_h + arm_h) / 2, z), (depth, arm_h - leg_h, arm_w), r), cover)
             if arm == "rolled":
                 s.add(P.cylinder((-depth / 2 + 0.05, arm_h, z), (depth / 2, arm_h, z), arm_w * 0.6, 20), cover)
-    if rng.random() < 0.2:  # chaise longue at one end (L-shape)
+    if seats > 1 and rng.random() < 0.25:  # chaise longue at one end (L-shape)
         cw = inner / seats
         z = -(length / 2 - arm_w - cw / 2) * rng.choice([-1, 1])
         s.add(P.rounded_box((depth / 2 + 0.3, (leg_h + seat_h) / 2, z), (0.65, seat_h - leg_h, cw + 0.02), r), cushion_m)
