@@ -28,7 +28,7 @@ class Light:
     """Directional light given in the camera frame (x right, y down, z forward).
 
     `direction` points from the light into the scene; the default comes from just
-    above-left of the camera, as in the real renders. Shading is two-sided:
+    above-left of the camera (a light roughly at the camera). Shading is two-sided:
     colour * (ambient + diffuse * max(0, n . -direction)).
     """
 

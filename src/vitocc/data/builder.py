@@ -105,13 +105,15 @@ def sample_points(occupancy_fn: Callable[[np.ndarray], np.ndarray], n: int,
 def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np.random.Generator) -> None:
     """Write one complete model folder atomically (temp folder next to it, renamed when done).
 
-    The same `rng` state gives byte-identical npz files and images.
+    `folder` must not exist yet. The same `rng` state gives byte-identical npz files and images.
     """
     from PIL import Image
 
     from vitocc.render import Light, corner_normals, render_mesh
 
     folder = Path(folder)
+    if folder.exists():
+        raise FileExistsError(f"{folder} exists; model folders are never overwritten")
     tmp = folder.parent / f".{folder.name}{TEMP_MARK}{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -123,12 +125,12 @@ def write_model(folder: str | Path, source: ModelSource, counts: Counts, rng: np
         layout.write_pointcloud_npz(tmp / layout.POINTCLOUD_FILE, surf, normals, scale=scale)
 
         world, cams = cameras.sample_cameras(counts.n_views, rng, counts.image_size)
-        normals = None if source.smooth_angle_deg is None else corner_normals(source.mesh, source.smooth_angle_deg)
+        shading = None if source.smooth_angle_deg is None else corner_normals(source.mesh, source.smooth_angle_deg)
         img_dir = tmp / layout.IMG_FOLDER
         for view in range(counts.n_views):
             image = render_mesh(source.mesh, world[view], cams[view], counts.image_size, scale=scale,
                                 face_colors=source.face_colors, color_fn=source.color_fn,
-                                antialias=counts.antialias, normals=normals, light=source.light or Light())
+                                antialias=counts.antialias, normals=shading, light=source.light or Light())
             # no fsync per image: the folder becomes visible only by the rename below
             with atomic_path(img_dir / layout.image_name(view), fsync=False) as path:
                 Image.fromarray(image).save(path, format="JPEG", quality=counts.jpeg_quality)

@@ -156,10 +156,10 @@ def loudspeaker(rng: np.random.Generator) -> Shape:
     feet = rng.uniform(0.01, 0.04) if rng.random() < 0.4 else 0.0
     s.add(P.rounded_box((0, feet + height / 2, 0), (depth, height, width), rng.uniform(0.002, 0.02)), cab)
     if feet:
-        _corner = (depth / 2 - 0.03, width / 2 - 0.03)
+        cx, cz = depth / 2 - 0.03, width / 2 - 0.03
         for sx in (-1, 1):
             for sz in (-1, 1):
-                s.add(P.cylinder((sx * _corner[0], 0, sz * _corner[1]), (sx * _corner[0], feet + 0.005, sz * _corner[1]), 0.012, 10), ring)
+                s.add(P.cylinder((sx * cx, 0, sz * cz), (sx * cx, feet + 0.005, sz * cz), 0.012, 10), ring)
     front = depth / 2
     if kind == "grille":
         s.add(P.rounded_box((front + 0.008, feet + height / 2, 0), (0.02, height - 0.02, width - 0.02), 0.006), s.material(mat.dark(rng)))

@@ -65,7 +65,7 @@ def airplane(rng: np.random.Generator) -> Shape:
     fin_root = np.array([tail_x, upsweep * 0.8, radius * 0.6 if twin else 0.0])
     fin_tip = _wing(s, fin_root, fin_h, fin_chord, rng.uniform(0.4, 0.7), rng.uniform(20, 45), 0, 0.012, accent,
                     vertical=True, mirror=twin)
-    fin_root[2] = fin_tip[2] = 0.0
+    fin_root[2] = fin_tip[2] = 0.0  # the stabiliser sits on the centre line, also behind twin fins
     t_tail = kind in ("jet", "prop", "airliner") and rng.random() < 0.3
     stab_root = fin_tip + [fin_chord * 0.2, -0.005, 0] if t_tail else fin_root - [0.0, upsweep * 0.3, 0.0]
     _wing(s, stab_root, rng.uniform(0.1, 0.2), fin_chord * rng.uniform(0.6, 0.9), 0.5, rng.uniform(15, 35), rng.uniform(0, 6), 0.01,
