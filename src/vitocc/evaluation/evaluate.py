@@ -13,18 +13,20 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vitocc import metrics
+from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
+from vitocc.io import write_json
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,6 @@ class RunEvaluation:
     summary: dict[str, Any]
     thresholds: tuple[float, ...]
     cached: int = 0  # shapes whose result came from the cache
-    failures: list[str] = field(default_factory=list)
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | None = None,
@@ -140,18 +141,20 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
                         "regenerate the broken meshes with `vitocc mise RUN_DIR --overwrite` or fix the data set; "
                         "finished shapes are cached")
 
-    keys = settings.metric_keys()
-    per_class = results.class_means(rows, keys)
+    per_class = results.class_means(rows, settings.metric_keys())
     summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
-    shape_columns = list(SHAPE_COLUMNS) + ["empty"] + [k for k in keys] + ["seconds"]
-    class_columns = ["class_id", "class", "n_shapes", "n_empty", "iou", "chamfer_l1_x10"] + [
-        k for k in keys if k != "iou"]
-    results.write_csv(out_dir / "per_shape.csv", rows, shape_columns)
-    results.write_csv(out_dir / "per_class.csv", per_class, class_columns)
-    from vitocc.io import write_json
-
-    write_json(out_dir / "summary.json", _json_safe(summary))
+    _write_results(out_dir, settings, rows, per_class, summary)
     return RunEvaluation(out_dir, rows, per_class, summary, taus, cached)
+
+
+def _write_results(out_dir: Path, settings: EvalSettings, rows: list[dict], per_class: list[dict],
+                   summary: dict[str, Any]) -> None:
+    """per_shape.csv, per_class.csv and summary.json, each written atomically."""
+    keys = settings.metric_keys()
+    results.write_csv(out_dir / "per_shape.csv", rows, [*SHAPE_COLUMNS, "empty", *keys, "seconds"])
+    results.write_csv(out_dir / "per_class.csv", per_class,
+                      ["class_id", "class", "n_shapes", "n_empty", "iou", "chamfer_l1_x10", *(k for k in keys if k != "iou")])
+    write_json(out_dir / "summary.json", _json_safe(summary))
 
 
 def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
@@ -171,8 +174,6 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
     row = {"class_id": job.class_id, "class": job.class_name, "model_id": job.model_id,
            "vertices": len(vertices), "faces": len(faces), **result.to_row(),
            "seconds": time.perf_counter() - start}
-    from vitocc.io import write_json
-
     write_json(job.cache, {"key": _cache_key(job, settings), "row": row})
     return row
 
@@ -196,8 +197,6 @@ def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     """(vertices, faces) of an OBJ made of `v x y z [...]` and `f a[/..] b[/..] c[/..]` lines with
     positive indices; None for anything else (polygons, relative indices), which trimesh reads."""
-    import re
-
     lines = data.splitlines()
     v_lines = [line[2:] for line in lines if line.startswith(b"v ")]
     f_lines = [line[2:] for line in lines if line.startswith(b"f ")]
@@ -293,8 +292,6 @@ def _json_safe(obj: Any) -> Any:
 def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings, per_class: list[dict],
              rows: list[dict], seconds: float) -> dict[str, Any]:
     """summary.json: the means, and everything needed to know what they mean."""
-    import vitocc
-
     gen_stats_path = run_dir / "generation" / split / "stats.json"
     gen = asdict(cfg.generation)
     if gen_stats_path.is_file():
@@ -327,5 +324,5 @@ def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings,
         "per_class": {r["class"]: {"class_id": r["class_id"], "n_shapes": r["n_shapes"], "n_empty": r["n_empty"],
                                    **{k: r[k] for k in keys}} for r in per_class[:-1]},
         "seconds": seconds,
-        "vitocc_version": vitocc.__version__,
+        "vitocc_version": __version__,
     }

@@ -142,7 +142,7 @@ def read_csv(path: str | Path) -> list[dict]:
 
 
 def _number(key: str, value: str) -> float | str:
-    if key in ("class_id", "class", "model_id", "mesh"):
+    if key in ("class_id", "class", "model_id"):
         return value
     try:
         return float(value)
