@@ -41,12 +41,12 @@ def pixel_rays(world_mat: np.ndarray, camera_mat: np.ndarray, pixels: np.ndarray
                loc: np.ndarray | None = None, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Rays through image positions `pixels` (K,2) as (column, row), in the normalised (mesh) frame.
 
-    Returns origin (3,) float64 (the camera centre) and unit directions (K,3) float64.
+    Returns origin (3,) float64 (the camera centre) and directions (K,3) float64 (not unit:
+    depth 1 in the camera frame).
     """
     rot, t = world_mat[:, :3], world_mat[:, 3]
-    homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
-    dirs = homogeneous @ np.linalg.inv(camera_mat).T @ rot  # camera -> world: R^T d
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    to_world = np.linalg.inv(camera_mat).T @ rot  # camera -> world: R^T K^-1 [col, row, 1]
+    dirs = pixels @ to_world[:2] + to_world[2]
     origin = (-rot.T @ t - (0.0 if loc is None else np.asarray(loc))) / scale
     return origin, dirs
 
@@ -154,24 +154,31 @@ def render_silhouette(mesh: trimesh.Trimesh, world_mat: np.ndarray, camera_mat: 
     return covered.reshape(size, size, antialias**2).mean(axis=2)
 
 
-def _changes(image: np.ndarray, tolerance: float = 0.02) -> np.ndarray:
-    """(H,W) bool: pixels whose 3x3 neighbourhood spans more than `tolerance` in some channel."""
-    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+def _changes(image: np.ndarray, tolerance: float = 0.1) -> np.ndarray:
+    """(H,W) bool: pixels whose 3x3 neighbourhood spans more than `tolerance` in r + g + b.
+
+    0.1 is ~8 grey levels per channel across 2 pixels: silhouettes and part boundaries are
+    refined, the gentle gradients of smooth shading are not.
+    """
+    padded = np.pad(image.sum(axis=2), 1, mode="edge")  # one channel: 3x less work, same edges in practice
     # separable 3x3 max and min filters: rows, then columns
     hi = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
     lo = np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
     hi = np.maximum(np.maximum(hi[:, :-2], hi[:, 1:-1]), hi[:, 2:])
     lo = np.minimum(np.minimum(lo[:, :-2], lo[:, 1:-1]), lo[:, 2:])
-    return (hi - lo).max(axis=2) > tolerance
+    return hi - lo > tolerance
 
 
 def _barycentric(mesh: trimesh.Trimesh, face: np.ndarray, origin: np.ndarray, ray: np.ndarray) -> np.ndarray:
-    """Barycentric coordinates (K,3) where rays (K,3) from `origin` meet their faces (K,)."""
-    triangles = mesh.triangles[face]
-    normals = mesh.face_normals[face]
-    dist = np.einsum("ij,ij->i", triangles[:, 0] - origin, normals) / np.einsum("ij,ij->i", ray, normals)
-    points = origin + ray * dist[:, None]
-    return trimesh.triangles.points_to_barycentric(triangles, points)
+    """Barycentric coordinates (K,3) where rays (K,3) from `origin` meet their faces (K,) (Moller-Trumbore)."""
+    tri = mesh.triangles[face]
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    p = np.cross(ray, e2)
+    inv_det = 1.0 / np.einsum("ij,ij->i", e1, p)
+    s = origin - tri[:, 0]
+    u = np.einsum("ij,ij->i", s, p) * inv_det
+    v = np.einsum("ij,ij->i", ray, np.cross(s, e1)) * inv_det
+    return np.stack([1.0 - u - v, u, v], axis=1)
 
 
 def contact_sheet(images: Sequence[np.ndarray], columns: int = 8, pad: int = 2,
