@@ -138,3 +138,11 @@ def test_sample_surface_is_area_weighted(tmp_path):
     on_big_faces = np.abs(normals[:, 0]) < 0.5  # 4 faces of 0.1 each vs 2 end faces of 0.01
     assert on_big_faces.mean() == pytest.approx(0.4 / 0.42, abs=0.01)
     assert np.allclose(np.abs(points[~on_big_faces, 0]), 0.5)
+
+
+def test_existing_model_folders_are_never_overwritten(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        builder.write_model(tmp_path / "m", box_source(), SMALL, np.random.default_rng(0))
+    assert (tmp_path / "m" / "keep.txt").read_text() == "mine"
