@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -201,9 +202,11 @@ def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     v_lines = [line[2:] for line in lines if line.startswith(b"v ")]
     f_lines = [line[2:] for line in lines if line.startswith(b"f ")]
     try:
-        values = np.array(b" ".join(v_lines).split(), dtype=np.float64)
-        indices = np.array(re.sub(rb"/\S*", b"", b" ".join(f_lines)).split(), dtype=np.int64)
-    except ValueError:
+        with warnings.catch_warnings():  # numpy warns, and stops early, on text it cannot parse
+            warnings.simplefilter("error", DeprecationWarning)
+            values = np.fromstring(b" ".join(v_lines).decode("ascii"), dtype=np.float64, sep=" ")
+            indices = np.fromstring(re.sub(rb"/\S*", b"", b" ".join(f_lines)).decode("ascii"), dtype=np.int64, sep=" ")
+    except (ValueError, UnicodeDecodeError, DeprecationWarning):
         return None
     if len(indices) != 3 * len(f_lines) or (len(v_lines) and len(values) % len(v_lines)) or np.any(indices < 1):
         return None
