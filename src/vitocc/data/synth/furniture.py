@@ -92,7 +92,7 @@ def chair(rng: np.random.Generator) -> Shape:
                              [d / 2, 0.0, z]])
             s.add(P.tube(path, r, 8), frame)
 
-    if rng.random() < 0.9:  # back rest at -x, leaning back
+    if rng.random() < 0.94:  # back rest at -x, leaning back (else a stool)
         back_h, tilt = rng.uniform(0.3, 0.65), rng.uniform(0, 16)
         bt = rng.uniform(0.02, 0.07)
         rot = P.rotation("z", tilt)

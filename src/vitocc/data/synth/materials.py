@@ -86,26 +86,28 @@ def face_colors(solid: Solid, materials: list[Material], part_material: np.ndarr
 
 
 def color_function(solid: Solid, materials: list[Material], part_material: np.ndarray,
-                   rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """A render `color_fn` drawing wood grain on wooden parts; None when no part is wooden."""
-    kinds = np.array([m.kind == "wood" for m in materials])[np.asarray(part_material)]
-    if not kinds.any():
-        return None
+                   rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A render `color_fn`: the parts' colours with a faint, smooth shade variation (+-5%, as
+    worn paint or fabric) and a wood grain along the longest side of wooden parts."""
+    wooden = np.array([m.kind == "wood" for m in materials])[np.asarray(part_material)]
     base = face_colors(solid, materials, part_material)
     axes = np.zeros((len(solid.parts), 3))
     for i, part in enumerate(solid.parts):
-        axes[i, np.argmax(part.hi - part.lo)] = 1.0  # grain runs along the part's longest side
+        axes[i, np.argmax(part.hi - part.lo)] = 1.0
     freq, phase = rng.uniform(25, 45), rng.uniform(0, 2 * np.pi)
+    waves = rng.normal(size=(3, 3)) * rng.uniform(2, 6)  # three smooth waves across the object
+    offsets = rng.uniform(0, 2 * np.pi, 3)
     triangles = solid.mesh.triangles
 
     def color_fn(face: np.ndarray, bary: np.ndarray) -> np.ndarray:
         points = np.einsum("kj,kjd->kd", bary, triangles[face])
         part = solid.face_part[face]
+        factor = 1.0 + 0.05 / 3 * np.sin(points @ waves.T + offsets).sum(axis=1)
         axis = axes[part]
         along = np.einsum("kd,kd->k", points, axis)
         across = (points - along[:, None] * axis) @ np.array([0.48, 0.6, 0.64])  # grain runs along the axis
         grain = np.sin(freq * across + 1.2 * np.sin(7 * along + phase) + 2.0 * part)
-        factor = np.where(kinds[part], 1.0 + 0.07 * grain, 1.0)
+        factor *= np.where(wooden[part], 1.0 + 0.07 * grain, 1.0)
         return base[face] * factor[:, None]
 
     return color_fn

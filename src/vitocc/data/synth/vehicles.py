@@ -129,6 +129,9 @@ def car(rng: np.random.Generator) -> Shape:
     radius = rng.uniform(0.02, 0.05)
     s.add(P.loft([P.rounded_rect((x, (lo + hi) / 2, 0), (hi - lo) / 2, width / 2 * f, radius) for x, lo, hi, f in stations]),
           paint)
+    trim = tyre if rng.random() < 0.6 else paint
+    for x, f in ((0.5, 0.86), (-0.5, 0.9)):  # bumpers
+        s.add(P.rounded_box((x, clearance + 0.035, 0), (0.03, rng.uniform(0.035, 0.06), width * f), 0.01), trim)
     rake = (roof - belt) * {"van": 0.4, "sports": 1.6}.get(kind, 1.1)
     rear_rake = (roof - belt) * {"hatch": 0.3, "suv": 0.15, "van": 0.05, "pickup": 0.1}.get(kind, 0.9)
     lower = np.array([[cab_front, belt - 0.01], [cab_back, belt - 0.01]])
