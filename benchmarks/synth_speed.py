@@ -21,21 +21,28 @@ import numpy as np
 
 
 def check_classes(n: int) -> None:
+    import igl
+
     from vitocc.data.layout import SHAPENET_CLASSES
     from vitocc.data.synth import make_solid
 
-    print(f"[1] {n} shapes per class: build time per shape, faces, parts")
+    print(f"[1] {n} shapes per class: build time per shape, faces, parts, exact occupancy vs the mesh's "
+          "winding number (10k points, worst shape)")
+    points = np.random.default_rng(0).uniform(-0.55, 0.55, (10_000, 3))
     for synset, name in SHAPENET_CLASSES.items():
-        start, faces, parts = time.perf_counter(), [], []
+        seconds, faces, parts, agree = 0.0, [], [], []
         for i in range(n):
+            start = time.perf_counter()
             solid, shape = make_solid(synset, np.random.default_rng([i, int(synset)]))
+            seconds += time.perf_counter() - start
             lo, hi = solid.mesh.bounds
             assert solid.mesh.is_watertight and abs((hi - lo).max() - 1) < 1e-6, (name, i)
             faces.append(len(solid.mesh.faces))
             parts.append(len(shape.parts))
-        ms = (time.perf_counter() - start) / n * 1000
-        print(f"    {name:12s} ok  {ms:6.1f} ms/shape  faces {int(np.mean(faces)):6d} (max {max(faces)})  "
-              f"parts {np.mean(parts):5.1f} (max {max(parts)})")
+            winding = igl.fast_winding_number(np.asarray(solid.mesh.vertices), np.asarray(solid.mesh.faces), points)
+            agree.append(np.mean(solid.contains(points) == (winding > 0.5)))
+        print(f"    {name:12s} ok  {seconds / n * 1000:6.1f} ms/shape  faces {int(np.mean(faces)):6d} (max {max(faces)})  "
+              f"parts {np.mean(parts):5.1f} (max {max(parts)})  occupancy agreement >= {min(agree):.4f}")
 
 
 def time_one_shape() -> None:

@@ -78,7 +78,7 @@ def build_solid(parts: Sequence[Part]) -> Solid:
         if hull.is_empty():
             raise ValueError("degenerate part: its points are coplanar")
         hulls.append(hull)
-        solids.append(_convex_solid(hull))
+        solids.append(_convex_solid(part.points))
     union = manifold3d.Manifold.batch_boolean(hulls, manifold3d.OpType.Add).to_mesh64()
     ids = {hull.original_id(): i for i, hull in enumerate(hulls)}
     runs = np.asarray(union.run_index) // 3  # triangle ranges per source mesh
@@ -88,15 +88,14 @@ def build_solid(parts: Sequence[Part]) -> Solid:
     return Solid(mesh, face_part, solids)
 
 
-def _convex_solid(hull) -> ConvexSolid:
-    """Face planes of a convex manifold (duplicates of coplanar triangles removed)."""
-    m = hull.to_mesh64()
-    tri = np.asarray(m.vert_properties)[:, :3][np.asarray(m.tri_verts)]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    length = np.linalg.norm(normals, axis=1)
-    keep = length > 1e-12 * max(length.max(), 1e-300)  # drop slivers with no defined normal
-    tri, normals = tri[keep], normals[keep] / length[keep, None]
-    offsets = np.einsum("ij,ij->i", normals, tri[:, 0])
-    planes = np.unique(np.round(np.concatenate([normals, offsets[:, None]], 1), PLANE_DECIMALS), axis=0)
-    verts = np.asarray(m.vert_properties)[:, :3]
-    return ConvexSolid(planes[:, :3], planes[:, 3], verts.min(0), verts.max(0))
+def _convex_solid(points: np.ndarray) -> ConvexSolid:
+    """Face planes of the convex hull of `points` (M,3), from qhull (coplanar facets merged).
+
+    Planes come from qhull rather than from the triangles of manifold's hull: a sliver
+    triangle's cross product can point the wrong way and cut the part in two.
+    """
+    from scipy.spatial import ConvexHull
+
+    equations = ConvexHull(points).equations  # (P,4): unit outward normal n, d with n.x + d <= 0 inside
+    planes = np.unique(np.round(equations, PLANE_DECIMALS), axis=0)
+    return ConvexSolid(planes[:, :3], -planes[:, 3], points.min(0), points.max(0))
