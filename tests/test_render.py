@@ -101,3 +101,9 @@ def test_corner_normals_round_curved_parts_and_keep_edges_sharp():
     smooth = render.render_mesh(cylinder, world, cam, antialias=1, normals=normals).astype(int)
     row = lambda image: image[80, 40:100, 0]  # noqa: E731 - a row across the side
     assert len(np.unique(row(smooth))) > len(np.unique(row(flat)))  # a gradient instead of bands
+
+
+def test_empty_mesh_renders_the_background():
+    world, cam = cameras.world_matrix(1.4, 25.0, 0.0), cameras.camera_matrix()
+    assert (render.render_mesh(trimesh.Trimesh(), world, cam) == 255).all()
+    assert render.render_silhouette(trimesh.Trimesh(), world, cam).sum() == 0

@@ -69,8 +69,11 @@ def sample_grid(size: int, antialias: int = 1, where: np.ndarray | None = None) 
 def cast(mesh: trimesh.Trimesh, origin: np.ndarray, dirs: np.ndarray) -> np.ndarray:
     """Index of the first face hit by each ray (-1 for a miss): dirs (K,3) -> (K,) int64.
 
-    Goes through Embree when the `embreex` wheel is installed (trimesh picks it).
+    Goes through Embree when the `embreex` wheel is installed (trimesh picks it). A mesh
+    without faces (an empty prediction) is missed by every ray.
     """
+    if len(mesh.faces) == 0:
+        return np.full(len(dirs), -1, dtype=np.int64)
     return np.asarray(mesh.ray.intersects_first(np.broadcast_to(origin, dirs.shape), dirs), dtype=np.int64)
 
 
