@@ -170,3 +170,28 @@ def test_cli_writes_resumes_and_previews(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["synth", "--dest", str(tmp_path / "e"), "--classes", "spoon"])
     assert exit_.value.code == 2 and "unknown class 'spoon'" in capsys.readouterr().err
+
+
+def test_a_killed_run_leaves_only_complete_models_and_resumes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dest = tmp_path / "d"
+    args = [sys.executable, "-m", "vitocc", "-q", "synth", "--dest", str(dest), "--shapes-per-class", "6",
+            "--views", "4", "--points", "20000", "--classes", "car", "--workers", "1"]
+    proc = subprocess.Popen(args, start_new_session=True)
+    folder = dest / "02958343"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len([p for p in folder.glob("[!.]*") if p.is_dir()]) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-model: the next one is being written
+    proc.wait()
+    for model in (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        assert len(list((model / layout.IMG_FOLDER).glob("*.jpg"))) == 4  # every visible model is complete
+        layout.read_points_npz(model / layout.POINTS_FILE)
+    assert subprocess.run(args).returncode == 0
+    models = sorted(p.name for p in folder.iterdir())
+    assert models == sorted(model_id(0, "02958343", i) for i in range(6)) + ["test.lst", "train.lst", "val.lst"]
