@@ -61,11 +61,12 @@ def display(rng: np.random.Generator) -> Shape:
 
 
 def lamp(rng: np.random.Generator) -> Shape:
-    """Table, floor, desk (jointed arm), pendant, tripod and globe lamps with cone, drum or dome shades."""
+    """Table, floor, desk (jointed arm), pendant, tripod, globe lamps and chandeliers with cone, drum, dome or bell shades."""
     s = Shape()
     base_m = s.material(mat.pick(rng, metal=3, dark=2, wood=1, paint=1, light=1))
     shade_m = s.material(mat.pick(rng, light=3, fabric=2, paint=2, metal=1))
-    kind = rng.choice(["table", "floor", "desk", "pendant", "tripod", "globe"], p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1])
+    kind = rng.choice(["table", "floor", "desk", "pendant", "tripod", "globe", "chandelier"],
+                      p=[0.28, 0.2, 0.18, 0.1, 0.09, 0.08, 0.07])
     pole_r = rng.uniform(0.008, 0.02)
 
     def shade(center_top: np.ndarray, size: float) -> None:
@@ -82,6 +83,19 @@ def lamp(rng: np.random.Generator) -> Shape:
             s.add(P.frustum(bottom, bottom + (top - bottom) * 0.5, size * 0.55, size * 0.3, 24), shade_m)
             s.add(P.frustum(bottom + (top - bottom) * 0.5 - [0, 0.005, 0], top, size * 0.3, size * 0.12, 24), shade_m)
 
+    if kind == "chandelier":  # a stem from the ceiling, arms curving out and up to small shades
+        h, reach = rng.uniform(0.5, 0.9), rng.uniform(0.2, 0.4)
+        s.add(P.cylinder((0, h, 0), (0, h + 0.02, 0), 0.05, 16), base_m)
+        s.add(P.cylinder((0, 0.1, 0), (0, h, 0), pole_r, 10), base_m)
+        s.add(P.ellipsoid((0, 0.12, 0), (0.05, 0.06, 0.05)), base_m)
+        arms = int(rng.integers(3, 9))
+        for a in np.linspace(0, 360, arms, endpoint=False):
+            rot = P.rotation("y", a)
+            path = np.array([[0.0, 0.12, 0.0], [reach * 0.5, 0.06, 0.0], [reach * 0.9, 0.1, 0.0], [reach, 0.18, 0.0]]) @ rot.T
+            s.add(P.tube(path, pole_r * 0.7, 8), base_m)
+            tip = path[-1]
+            s.add(P.frustum(tip, tip + [0, 0.08, 0], 0.025, 0.045, 12), shade_m)
+        return s
     if kind == "pendant":
         h = rng.uniform(0.6, 1.2)
         s.add(P.cylinder((0, h, 0), (0, h + 0.02, 0), 0.06, 16), base_m)
