@@ -131,7 +131,7 @@ def chair(rng: np.random.Generator) -> Shape:
 
 
 def table(rng: np.random.Generator) -> Shape:
-    """Tables and desks: rectangular, rounded or round tops; 4 legs, pedestal, trestle, panel or drawer-block bases."""
+    """Tables and desks: rectangular, oval or round tops; 4 legs, pedestal, trestle, crossed legs, panel or drawer-block bases."""
     s = Shape()
     top_m = s.material(mat.pick(rng, wood=4, paint=1, light=1, dark=1))
     base_m = top_m if rng.random() < 0.5 else s.material(mat.pick(rng, wood=2, metal=2, dark=1, paint=1))
@@ -152,7 +152,7 @@ def table(rng: np.random.Generator) -> Shape:
     if shape != "rect":
         base = rng.choice(["pedestal", "legs"], p=[0.6, 0.4])
     else:
-        base = rng.choice(["legs", "trestle", "panels", "desk", "pedestal"], p=[0.5, 0.15, 0.15, 0.12, 0.08])
+        base = rng.choice(["legs", "trestle", "panels", "desk", "pedestal", "x"], p=[0.46, 0.13, 0.14, 0.11, 0.08, 0.08])
     hx, hz = depth / 2 * rng.uniform(0.72, 0.92), length / 2 * rng.uniform(0.72, 0.94)
     if shape != "rect":
         hx = hz = min(depth, length) / 2 * 0.6
@@ -176,6 +176,13 @@ def table(rng: np.random.Generator) -> Shape:
             for a in np.linspace(0, 360, feet, endpoint=False) + 45:
                 tip = P.rotation("y", a) @ np.array([reach, 0.0, 0.0]) + [0, 0, z]
                 s.add(np.concatenate([P.box((0, 0.03, z), (0.06, 0.06, 0.06)), P.box(tip + [0, 0.015, 0], (0.04, 0.03, 0.04))]), base_m)
+    elif base == "x":  # crossed legs at both ends, a stretcher between them
+        bar = rng.uniform(0.03, 0.06)
+        for sz in (-1, 1):
+            for sx in (-1, 1):
+                s.add(np.concatenate([P.box((sx * hx, 0.0, sz * hz), (bar, 1e-3, bar)),
+                                      P.box((-sx * hx, h - t + 0.005, sz * hz), (bar, 1e-3, bar))]), base_m)
+        s.add(P.box((0, (h - t) / 2, 0), (bar * 0.8, bar * 0.8, 2 * hz)), base_m)
     elif base == "trestle":
         pt = rng.uniform(0.04, 0.08)
         for sz in (-1, 1):
