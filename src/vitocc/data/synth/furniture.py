@@ -70,7 +70,8 @@ def chair(rng: np.random.Generator) -> Shape:
             for a in np.linspace(0, 360, n, endpoint=False) + rng.uniform(0, 72):
                 tip = P.rotation("y", a) @ np.array([reach, 0.0, 0.0])
                 lift = 0.05 if wheels else 0.0
-                s.add(np.concatenate([P.box((0, foot_y + lift, 0), (0.05, 0.04, 0.05)), P.box(tip + [0, lift + 0.01, 0], (0.04, 0.03, 0.04))]), frame)
+                spoke = [P.box((0, foot_y + lift, 0), (0.05, 0.04, 0.05)), P.box(tip + [0, lift + 0.01, 0], (0.04, 0.03, 0.04))]
+                s.add(np.concatenate(spoke), frame)
                 if wheels:
                     s.add(P.sphere(tip + [0, 0.028, 0], 0.028, 10), frame)
     elif base == "sled":
@@ -232,7 +233,8 @@ def sofa(rng: np.random.Generator, seats: int | None = None) -> Shape:
     if rng.random() < 0.5:  # back cushions
         n = seats if rng.random() < 0.7 else 1
         for z in np.linspace(-inner / 2, inner / 2, n + 1)[:-1] + inner / n / 2:
-            s.add(P.rounded_box((-depth / 2 + back_t + 0.06, (seat_h + back_h) / 2 - 0.03, z), (0.14, back_h - seat_h - 0.06, inner / n - 0.015), 0.05), cushion_m)
+            size = (0.14, back_h - seat_h - 0.06, inner / n - 0.015)
+            s.add(P.rounded_box((-depth / 2 + back_t + 0.06, (seat_h + back_h) / 2 - 0.03, z), size, 0.05), cushion_m)
     if arm != "none":
         arm_h = seat_h + rng.uniform(0.12, 0.3) if arm != "low" else seat_h + 0.06
         for sz in (-1, 1):
@@ -280,7 +282,8 @@ def bench(rng: np.random.Generator) -> Shape:
         r = rng.uniform(0.01, 0.02)
         for sz in (-1, 1):
             z = sz * zl
-            path = np.array([[-depth / 2 + 0.03, h - t, z], [-depth / 2 + 0.03, 0.0, z], [depth / 2 - 0.03, 0.0, z], [depth / 2 - 0.03, h - t, z]])
+            x = depth / 2 - 0.03
+            path = np.array([[-x, h - t, z], [-x, 0.0, z], [x, 0.0, z], [x, h - t, z]])
             s.add(P.tube(path, r, 8), frame)
     if rng.random() < 0.5:  # back at -x
         back_h, tilt = rng.uniform(0.3, 0.5), rng.uniform(0, 15)

@@ -32,7 +32,8 @@ def display(rng: np.random.Generator) -> Shape:
         s.add(P.rounded_box((0.005, y0, 0), (0.02, height, width), 0.02), screen)
         s.add(P.box((-body_d * 0.4, 0.01, 0), (body_d * 0.6, 0.02 + foot, width * 0.5)), case)
         return s
-    s.add(P.place(P.rounded_box((0, (chin - bezel) / -2, 0), (depth, height + bezel + chin, width + 2 * bezel), min(0.01, depth / 3)), pivot, tilt), case)
+    frame_size = (depth, height + bezel + chin, width + 2 * bezel)  # the bezel, with a chin below the screen
+    s.add(P.place(P.rounded_box((0, (chin - bezel) / -2, 0), frame_size, min(0.01, depth / 3)), pivot, tilt), case)
     s.add(P.place(P.box((depth / 2, 0, 0), (0.006, height, width)), pivot, tilt), screen)
     if rng.random() < 0.5:  # bulge at the back
         s.add(P.place(P.box((-depth / 2 - 0.02, -height * 0.05, 0), (0.05, height * 0.6, width * 0.6)), pivot, tilt), case)
@@ -164,8 +165,10 @@ def loudspeaker(rng: np.random.Generator) -> Shape:
         if rng.random() < 0.5:
             s.add(P.cylinder((0, 0, 0), (0, 0.012, 0), r * 0.9, 32), ring)
         return s
-    width = {"bookshelf": rng.uniform(0.15, 0.25), "tower": rng.uniform(0.18, 0.3), "sub": rng.uniform(0.3, 0.45), "grille": rng.uniform(0.2, 0.35)}[kind]
-    height = {"bookshelf": rng.uniform(0.25, 0.4), "tower": rng.uniform(0.8, 1.1), "sub": width * rng.uniform(0.9, 1.1), "grille": rng.uniform(0.3, 0.9)}[kind]
+    width = {"bookshelf": rng.uniform(0.15, 0.25), "tower": rng.uniform(0.18, 0.3),
+             "sub": rng.uniform(0.3, 0.45), "grille": rng.uniform(0.2, 0.35)}[kind]
+    height = {"bookshelf": rng.uniform(0.25, 0.4), "tower": rng.uniform(0.8, 1.1),
+              "sub": width * rng.uniform(0.9, 1.1), "grille": rng.uniform(0.3, 0.9)}[kind]
     depth = rng.uniform(0.2, 0.35) if kind != "sub" else width
     feet = rng.uniform(0.01, 0.04) if rng.random() < 0.4 else 0.0
     s.add(P.rounded_box((0, feet + height / 2, 0), (depth, height, width), rng.uniform(0.002, 0.02)), cab)

@@ -41,7 +41,8 @@ def airplane(rng: np.random.Generator) -> Shape:
     ys = upsweep * (np.clip(-0.2 - xs, 0.0, None) / 0.3) ** 1.5  # the tail rises
     s.add(P.tube(np.stack([xs, ys, np.zeros_like(xs)], 1), r, 14), body)
 
-    wing_y = {"low": -0.55, "mid": 0.0, "high": 0.6}[rng.choice(["low", "mid", "high"], p=[0.6, 0.2, 0.2] if kind != "prop" else [0.3, 0.2, 0.5])] * radius
+    position = rng.choice(["low", "mid", "high"], p=[0.6, 0.2, 0.2] if kind != "prop" else [0.3, 0.2, 0.5])
+    wing_y = {"low": -0.55, "mid": 0.0, "high": 0.6}[position] * radius
     if kind == "fighter":
         span, chord, taper, sweep = rng.uniform(0.25, 0.4), rng.uniform(0.35, 0.5), rng.uniform(0.05, 0.3), rng.uniform(35, 60)
         wing_x = -0.05
@@ -250,7 +251,8 @@ def vessel(rng: np.random.Generator) -> Shape:
         mast_h = rng.uniform(0.5, 0.9)
         s.add(P.cylinder((mast_x, top - 0.01, 0), (mast_x, top + mast_h, 0), 0.006, 8), s.material(mat.metal(rng)))
         sail = s.material(mat.pick(rng, light=4, paint=1))
-        s.add(P.prism(np.array([[mast_x - 0.01, top + 0.05], [mast_x - 0.01, top + mast_h * 0.95], [mast_x - rng.uniform(0.25, 0.4), top + 0.05]]),
+        boom = mast_x - rng.uniform(0.25, 0.4)
+        s.add(P.prism(np.array([[mast_x - 0.01, top + 0.05], [mast_x - 0.01, top + mast_h * 0.95], [boom, top + 0.05]]),
                       "z", -0.003, 0.003), sail)
         if rng.random() < 0.7:  # jib
             s.add(P.prism(np.array([[mast_x + 0.01, top + 0.03], [mast_x + 0.01, top + mast_h * 0.85], [0.45, top + 0.02]]),
@@ -265,7 +267,8 @@ def vessel(rng: np.random.Generator) -> Shape:
     lh = rng.uniform(0.035, 0.06)
     for i in range(levels):
         f = 1 - 0.18 * i
-        s.add(P.box((base_x - length * (1 - f) / 4, top + lh * (i + 0.5) - 0.002, 0), (length * f, lh, beam * rng.uniform(0.55, 0.85) * f)), super_m)
+        deck_width = beam * rng.uniform(0.55, 0.85) * f
+        s.add(P.box((base_x - length * (1 - f) / 4, top + lh * (i + 0.5) - 0.002, 0), (length * f, lh, deck_width)), super_m)
     if kind == "motor":
         s.add(P.prism(np.array([[base_x + length / 2, top], [base_x + length / 2 + 0.08, top], [base_x + length / 2, top + lh * 1.6]]),
                       "z", -beam * 0.35, beam * 0.35), s.material(mat.glass(rng)))
