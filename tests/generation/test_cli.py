@@ -113,3 +113,23 @@ def test_mise_generates_a_split_and_resumes(tiny_run, box_dataset, capsys):
     assert run_cli("mise", str(tiny_run), "--overwrite", "--upsampling", "1") == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["generated"] == 2 and stats["dense_points"] == 17**3
+
+
+def test_simplification_refinement_and_field_normals_with_the_model(tiny_run, tmp_path):
+    from vitocc.generation import generate_meshes, save_mesh
+    from vitocc.models import load_model
+
+    model, cfg = load_model(tiny_run)
+    gen = cfg.generation
+    gen.simplify_nfaces, gen.refinement_steps, gen.vertex_normals = 300, 3, True
+    images = torch.randn(2, 3, model.image_size, model.image_size)
+    (mesh, info), _ = generate_meshes(model, images, gen)
+    assert 0 < info.faces <= 300 and mesh.is_watertight and info.watertight
+    assert set(info.stages) == {"encode", "mise_decoder", "mise_other", "marching_cubes", "postprocess"}
+    normals = mesh.vertex_normals
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+    from_faces = trimesh.Trimesh(mesh.vertices, mesh.faces).vertex_normals
+    assert (np.einsum("ij,ij->i", normals, from_faces) > 0).mean() > 0.9  # outward, like the faces
+    assert all(p.grad is None for p in model.parameters())  # refinement leaves the model alone
+    save_mesh(mesh, tmp_path / "m.obj")
+    assert (tmp_path / "m.obj").read_text().count("\nvn ") == len(mesh.vertices)

@@ -20,7 +20,7 @@ import trimesh
 
 from vitocc.config import GenerationConfig
 from vitocc.generation import meshing
-from vitocc.generation.mise import logit, mise
+from vitocc.generation.mise import QueryFn, logit, mise
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
     with torch.inference_mode(), autocast(device, gen.amp):
         c = model.encode(images.to(device))
         t_encode = time.perf_counter() - t0
-        result = mise(lambda points, index: model.decode_flat(points, c, index), n, gen.resolution0,
+        result = mise(shape_by_shape(model.decode, c), n, gen.resolution0,
                       gen.upsampling_steps, gen.threshold, gen.padding, gen.points_batch, device)
     shared = {"encode": t_encode / n, "mise_decoder": result.seconds_query / n,
               "mise_other": (result.seconds_total - result.seconds_query) / n}
@@ -78,7 +78,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
         t1 = time.perf_counter()
         mesh = meshing.marching_cubes(result.values[b].cpu().numpy(), logit(gen.threshold), gen.padding)
         t2 = time.perf_counter()
-        mesh = postprocess(mesh, _field_fn(model, c[b:b + 1], device), gen, device)
+        mesh = postprocess(mesh, _field_fn(model, c[b:b + 1]), gen, device)
         t3 = time.perf_counter()
         stages = dict(shared, marching_cubes=t2 - t1, postprocess=t3 - t2)
         out.append((mesh, MeshInfo(sum(stages.values()), result.n_queried[b], len(mesh.vertices),
@@ -86,9 +86,23 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
     return out
 
 
-def _field_fn(model: torch.nn.Module, c: torch.Tensor, device: torch.device) -> meshing.FieldFn:
+def shape_by_shape(decode: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], c: torch.Tensor) -> QueryFn:
+    """A MISE query function making one `decode(points (1, T, 3), c (1, c_dim)) -> (1, T)` call per shape.
+
+    MISE hands over points sorted by shape, so each shape's points are one slice and its
+    code broadcasts over them; measured 1.3-1.5x faster on the CPU than the ragged
+    `decode_flat`, which gathers per-shape scales for every point of every layer.
+    """
+    def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        counts = torch.bincount(index, minlength=len(c)).tolist()
+        return torch.cat([decode(part[None], c[b:b + 1])[0]
+                          for b, part in enumerate(points.split(counts)) if len(part)])
+    return query
+
+
+def _field_fn(model: torch.nn.Module, c: torch.Tensor) -> meshing.FieldFn:
     """Logits of one shape (code c (1, c_dim)) at points (N,3): differentiable in the points."""
-    return lambda points: model.decode_flat(points, c, torch.zeros(len(points), dtype=torch.long, device=device))
+    return lambda points: model.decode(points[None], c)[0]
 
 
 def postprocess(mesh: trimesh.Trimesh, field_fn: meshing.FieldFn, gen: GenerationConfig,
@@ -134,7 +148,10 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     dataset = ShapeNetDataset(Path(data) if data is not None else Path(cfg.data.path), split, cfg.data,
                               fields=("inputs",), image_mean=model.image_mean, image_std=model.image_std)
     out_dir = run_dir / "generation" / split
-    mesh_path = lambda s: out_dir / "meshes" / s.class_id / f"{s.model_id}.obj"  # noqa: E731
+
+    def mesh_path(shape) -> Path:
+        return out_dir / "meshes" / shape.class_id / f"{shape.model_id}.obj"
+
     todo = [i for i, s in enumerate(dataset.shapes) if overwrite or not mesh_path(s).is_file()]
     seconds = dict.fromkeys(STAGES, 0.0)
     per_shape, failed = [], []

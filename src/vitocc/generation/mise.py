@@ -28,7 +28,10 @@ import torch
 import torch.nn.functional as F
 
 QueryFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""`query_fn(points (N,3) float32, index (N,) long) -> logits (N,)`: shape `index[i]` at `points[i]`."""
+"""`query_fn(points (N,3) float32, index (N,) long) -> logits (N,)`: shape `index[i]` at `points[i]`.
+
+MISE always sends `index` sorted (non-decreasing), so each shape's points are one slice.
+"""
 
 
 @dataclass
