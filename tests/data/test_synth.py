@@ -145,6 +145,13 @@ def test_same_seed_gives_byte_identical_files(synth_root, tmp_path):
         (synth_root / "02958343" / model_id(0, "02958343", 0) / layout.POINTS_FILE).read_bytes()
 
 
+def test_a_foreign_folder_is_never_written_into(box_dataset, tmp_path):
+    before = {p: p.read_bytes() for p in box_dataset.rglob("*") if p.is_file()}
+    with pytest.raises(UserError, match="not made by vitocc synth"):
+        generate_dataset(box_dataset, 1, COUNTS, classes=["chair"], show_progress=False)
+    assert {p: p.read_bytes() for p in box_dataset.rglob("*") if p.is_file()} == before
+
+
 def test_unknown_class_is_a_user_error():
     with pytest.raises(UserError, match="unknown class 'chairs'"):
         resolve_classes(["chairs"])

@@ -56,6 +56,9 @@ def generate_dataset(dest: str | Path, shapes_per_class: int = 200, counts: buil
     if dest.exists() and not dest.is_dir():
         raise UserError(f"{dest} exists and is not a folder", "choose another --dest")
     chosen = resolve_classes(classes)
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / builder.PARAMS_FILE).is_file():
+        raise UserError(f"{dest} is not empty and was not made by vitocc synth",
+                        "choose a new or empty --dest (its lists and metadata.yaml would be rewritten)")
     dest.mkdir(parents=True, exist_ok=True)
     builder.check_build_params(dest, builder.params_of(counts, generator="vitocc synth", version=GENERATOR_VERSION,
                                                         seed=seed))
