@@ -28,3 +28,11 @@ def test_numpy_writer_keeps_the_name(tmp_path):
 def test_write_json_creates_folders(tmp_path):
     write_json(tmp_path / "a" / "b.json", {"x": 1})
     assert (tmp_path / "a" / "b.json").read_text().strip().startswith("{")
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    write_text(tmp_path / "a.txt", "x")
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask

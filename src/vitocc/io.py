@@ -16,6 +16,16 @@ from pathlib import Path
 from typing import Any
 
 
+def _default_file_mode() -> int:
+    """0666 minus the process umask: the mode `open()` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it onto `path` if the block succeeds.
@@ -38,6 +48,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool 
         if fsync:
             with open(tmp_path, "rb+") as f:
                 os.fsync(f.fileno())
+        os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; results get the usual mode
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
