@@ -58,12 +58,14 @@ def test_reconstruct_several_images_reports_bad_files_and_keeps_going(tiny_run, 
     (tmp_path / "notes.png").write_text("not a picture")
     out = tmp_path / "meshes"
     code = run_cli("reconstruct", str(render), str(tmp_path / "cutout.png"), str(tmp_path / "notes.png"),
+                   str(tmp_path / "missing.jpg"),
                    "-o", str(out), "--checkpoint", str(tiny_run), "--format", "ply",
                    "--preview", str(tmp_path / "preview.png"))
     captured = capsys.readouterr()
     assert code == 1
     errors = [line for line in captured.err.splitlines() if "notes.png" in line]
     assert len(errors) == 1 and "not an image" in errors[0]
+    assert sum("missing.jpg" in line and "no such file" in line for line in captured.err.splitlines()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["000.ply", "cutout.ply"]
     for path in out.iterdir():
         mesh = trimesh.load(path, force="mesh")

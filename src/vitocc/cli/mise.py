@@ -53,6 +53,6 @@ def mise(
     console.print(f"{split}: {stats['generated']} generated, {stats['skipped']} already there, "
                   f"{len(stats['failed'])} failed; {per_shape}{points}; "
                   f"{stats['watertight_meshes']}/{stats['generated']} watertight, {stats['empty_meshes']} empty -> "
-                  f"{Path(run_dir) / 'generation' / split}", highlight=False)
+                  f"{Path(run_dir) / 'generation' / split}", highlight=False, soft_wrap=True)
     if stats["failed"]:
         raise typer.Exit(1)

@@ -28,10 +28,13 @@ def reconstruct(
 
     Bad files are reported one line each and skipped; the exit code is 1 if any failed.
     """
+    from rich.markup import escape
+
     from vitocc.config import apply_overrides
     from vitocc.devices import resolve_device
     from vitocc.errors import UserError
     from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
+    from vitocc.generation.generate import check_generation
     from vitocc.generation.images import find_images
     from vitocc.models import load_model
 
@@ -44,13 +47,14 @@ def reconstruct(
     overrides = [f"generation.{k}={v}" for k, v in
                  (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold)) if v is not None]
     gen = apply_overrides(cfg, overrides).generation
+    check_generation(gen)  # bad settings fail before any picture is read
 
     good, failures = [], 0
     for path in paths:
         try:
             good.append((path, load_image(path, crop=not no_crop)))
         except UserError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failures += 1
     rows = []
     results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=not no_crop) if good else []
@@ -59,12 +63,12 @@ def reconstruct(
         rows.append((picture, mesh))
         console.print(f"{path} -> {targets[path]}: {info.seconds:.2f} s, {info.vertices} vertices, "
                       f"{info.faces} faces, watertight {'yes' if info.watertight else 'no'}"
-                      + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False)
+                      + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False, soft_wrap=True)
     if preview is not None and rows:
         from vitocc.generation.preview import write_preview
 
         write_preview(preview, rows)
-        console.print(f"preview: {preview}", highlight=False)
+        console.print(f"preview: {preview}", highlight=False, soft_wrap=True)
     if failures:
         err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
         raise typer.Exit(1)

@@ -109,9 +109,10 @@ def square(image: Image.Image, box: tuple[int, int, int, int] | None) -> Image.I
 
 
 def find_images(inputs: list[str | Path]) -> list[Path]:
-    """Files given as is, folders expanded to their image files (sorted, not recursive).
+    """Folders expanded to their image files (sorted, not recursive); anything else kept as is.
 
-    A missing path or a folder without images is a UserError.
+    Missing files are kept so that `load_image` reports them with the other bad files;
+    a folder without images is a UserError.
     """
     found: list[Path] = []
     for item in map(Path, inputs):
@@ -120,8 +121,6 @@ def find_images(inputs: list[str | Path]) -> list[Path]:
             if not images:
                 raise UserError(f"folder {item} holds no images", f"suffixes read: {' '.join(IMAGE_SUFFIXES)}")
             found += images
-        elif item.exists():
-            found.append(item)
         else:
-            raise UserError(f"{item}: no such file or folder")
+            found.append(item)
     return found
