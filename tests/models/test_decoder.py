@@ -46,17 +46,15 @@ def test_folded_equals_plain_regular_and_ragged():
     assert plain.abs().max() > 0.1  # non-trivial outputs
     torch.testing.assert_close(folded, plain, atol=1e-5, rtol=1e-5)
 
-    # Ragged: shapes with 7, 0 and 20 points, interleaved, through the flat path.
-    counts = [7, 0, 20]
-    index = torch.repeat_interleave(torch.arange(3), torch.tensor(counts))
-    perm = torch.randperm(len(index))
-    index = index[perm]
-    flat = (torch.rand(len(index), 3) - 0.5)
-    with torch.no_grad():
-        ragged = decoder(flat, c, index)
-        for k in range(3):
-            alone = decoder(flat[index == k][None], c[k:k + 1])[0]
-            torch.testing.assert_close(ragged[index == k], alone, atol=1e-5, rtol=1e-5)
+    # Ragged: shapes with 7, 0 and 20 points, sorted by shape (row ranges) and interleaved (gathers).
+    sorted_index = torch.repeat_interleave(torch.arange(3), torch.tensor([7, 0, 20]))
+    for index in (sorted_index, sorted_index[torch.randperm(len(sorted_index))]):
+        flat = torch.rand(len(index), 3) - 0.5
+        with torch.no_grad():
+            ragged = decoder(flat, c, index)
+            for k in range(3):
+                alone = decoder(flat[index == k][None], c[k:k + 1])[0]
+                torch.testing.assert_close(ragged[index == k], alone, atol=1e-5, rtol=1e-5)
 
 
 def test_training_mode_uses_batch_statistics_and_updates_running_stats():

@@ -15,16 +15,35 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def modulate(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+Segments = list[tuple[int, int, int]]  # (shape, first row, end row) of points sorted by shape
+
+
+def modulate(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor,
+             index: torch.Tensor | Segments | None) -> torch.Tensor:
     """x * scale + shift with per-shape scale/shift (B, H) applied to points x (N, H).
 
-    `index` (N,) long gives each point's shape; None means N = B*T in shape order.
+    `index` (N,) long gives each point's shape (a gather); `Segments` say the same for points
+    sorted by shape (row ranges, no gather; no autograd); None means N = B*T in shape order.
     """
     if index is None:
         b, h = scale.shape
         out = torch.addcmul(shift.unsqueeze(1), x.view(b, -1, h), scale.unsqueeze(1))
         return out.view(-1, h)
+    if isinstance(index, list):
+        out = torch.empty_like(x)
+        for k, start, end in index:
+            torch.addcmul(shift[k], x[start:end], scale[k], out=out[start:end])
+        return out
     return torch.addcmul(shift[index], x, scale[index])
+
+
+def segments(index: torch.Tensor) -> Segments | None:
+    """Row ranges of each shape when `index` (N,) is sorted (as MISE concatenates shapes), else None."""
+    if len(index) == 0 or bool((index[1:] < index[:-1]).any()):
+        return None
+    shapes, counts = torch.unique_consecutive(index, return_counts=True)
+    ends = counts.cumsum(0)
+    return [(k, e - n, e) for k, n, e in zip(shapes.tolist(), counts.tolist(), ends.tolist())]
 
 
 class CBatchNorm(nn.Module):
@@ -44,7 +63,7 @@ class CBatchNorm(nn.Module):
         nn.init.zeros_(self.beta.weight)
         nn.init.zeros_(self.beta.bias)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None, folded: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | Segments | None, folded: bool) -> torch.Tensor:
         """x (N, H), c (B, c_dim) -> (N, H). `folded` (eval only) applies the fused affine."""
         gamma, beta = self.gamma(c), self.beta(c)
         if folded:
@@ -67,7 +86,7 @@ class CResnetBlock(nn.Module):
         nn.init.zeros_(self.fc_1.weight)
         nn.init.zeros_(self.fc_1.bias)
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None, folded: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor, index: torch.Tensor | Segments | None, folded: bool) -> torch.Tensor:
         # In-place ReLU and residual add on fresh outputs: less memory traffic, same gradients.
         h = self.fc_0(F.relu(self.bn_0(x, c, index, folded), inplace=True))
         return self.fc_1(F.relu(self.bn_1(h, c, index, folded), inplace=True)).add_(x)
@@ -108,6 +127,8 @@ class CBNDecoder(nn.Module):
     def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
         folded = self.fold and not self.training
         batch_shape = points.shape[:-1]
+        if index is not None and not torch.is_grad_enabled():
+            index = segments(index) or index
         x = self.fc_p(points.reshape(-1, 3))
         for block in self.blocks:
             x = block(x, c, index, folded)
