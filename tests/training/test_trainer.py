@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from vitocc.config import apply_overrides, config_from_dict
+from vitocc.config import apply_overrides, config_from_dict, load_config
 from vitocc.errors import UserError
 from vitocc.models import load_model
 from vitocc.training import load_checkpoint, train
@@ -94,3 +94,17 @@ def test_run_directory_errors(tiny_cfg, tmp_path):
         train(apply_overrides(tiny_cfg, ["training.batch_size=8"]), tmp_path / "big")
     with pytest.raises(UserError, match="amp=fp16 needs a CUDA GPU"):
         train(apply_overrides(tiny_cfg, ["training.amp=fp16"]), tmp_path / "fp16")
+
+
+def test_skip_broken_trains_on_and_warns_once_per_epoch(tiny_overrides, write_boxes, tmp_path, caplog):
+    root = write_boxes(tmp_path / "data", {"03001627": "chair"}, models_per_class=8, n_points=512, n_views=1)
+    bad = root / "03001627" / "627model00" / "points.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    cfg = load_config(None, tiny_overrides + [f"data.path={root}", "data.n_views=1", "training.max_epochs=2"])
+    with pytest.raises(UserError, match=f"cannot read {bad}"):
+        train(cfg, tmp_path / "strict")
+    caplog.set_level("WARNING", logger="vitocc")
+    result = train(apply_overrides(cfg, ["data.skip_broken=true"]), tmp_path / "lenient")
+    assert result.step == 4  # 4 training shapes, batch 2: the broken one only shrinks its batch
+    warnings = [r.getMessage() for r in caplog.records if "broken" in r.getMessage()]
+    assert len(warnings) == 2 and all("skipped 1 broken shape" in w and str(bad) in w for w in warnings)

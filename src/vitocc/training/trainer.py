@@ -222,6 +222,8 @@ class Trainer:
             self.train_loader.sampler.set_epoch(self.state.epoch, self.state.batch_in_epoch * batch_size)
             for batch in self.train_loader:
                 self.broken += take_broken(batch, self.cfg.data.skip_broken)
+                if "inputs" not in batch:
+                    continue  # every shape of the batch was broken and skipped
                 loss_sum += self.step(batch)
                 n_loss += 1
                 self.state.step += 1
@@ -239,10 +241,14 @@ class Trainer:
                     n_loss, mark_time, mark_step = 0, now, step
                 else:
                     self.progress.update(step)
-                if tcfg.validate_every and step % tcfg.validate_every == 0:
+                validating = tcfg.validate_every and step % tcfg.validate_every == 0
+                saving = tcfg.checkpoint_every and step % tcfg.checkpoint_every == 0
+                if validating:
                     self.run_validation()
-                if tcfg.checkpoint_every and step % tcfg.checkpoint_every == 0:
+                if saving:
                     self.save_last()
+                if validating or saving:  # samples/s counts training time only
+                    mark_time, mark_step = time.perf_counter(), step
                 reason = self._stop_reason()
                 if reason:
                     return reason
