@@ -20,7 +20,6 @@ evaluation items are seeded by their index and identical in every run.
 
 from __future__ import annotations
 
-import logging
 import os
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -36,8 +35,6 @@ from vitocc.config import DataConfig
 from vitocc.data import layout
 from vitocc.data.transforms import image_to_tensor, jitter_points, subsample_points
 from vitocc.errors import UserError
-
-log = logging.getLogger(__name__)
 
 FIELDS = ("points", "points_iou", "inputs", "pointcloud", "cameras")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
