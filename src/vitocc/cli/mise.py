@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +26,9 @@ def mise(
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
 ) -> None:
     """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
+    # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
+    # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from vitocc.devices import resolve_device

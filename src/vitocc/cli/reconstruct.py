@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +29,9 @@ def reconstruct(
 
     Bad files are reported one line each and skipped; the exit code is 1 if any failed.
     """
+    # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
+    # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.markup import escape
 
     from vitocc.config import apply_overrides
