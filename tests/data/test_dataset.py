@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from box_data import inside_boxes, write_box_dataset
 from PIL import Image
 
 from vitocc.config import DataConfig
@@ -19,18 +19,6 @@ from vitocc.data.transforms import image_to_tensor
 from vitocc.errors import UserError
 
 CPU = torch.device("cpu")
-
-
-def _box_helpers():
-    """The root tests/conftest.py by path (the name `conftest` is shared by several folders)."""
-    spec = importlib.util.spec_from_file_location("_box_conftest", Path(__file__).parents[1] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_boxes = _box_helpers()
-write_box_dataset, inside_boxes = _boxes.write_box_dataset, _boxes.inside_boxes
 
 
 def _cfg(**kw) -> DataConfig:

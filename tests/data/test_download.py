@@ -6,7 +6,6 @@ serves a small ZIP64 archive in the real layout, built here from `write_box_data
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import subprocess
 import sys
@@ -14,21 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from box_data import write_box_dataset
 from http_server import FaultyServer
 
 from vitocc.data import download, extract, layout, remote_zip
 from vitocc.data.fetch import DATASETS, DONE_MARKER, fetch_dataset
 from vitocc.errors import UserError
 
-def _root_conftest():
-    """tests/conftest.py by path: `from conftest import` may find tests/data/conftest.py instead."""
-    spec = importlib.util.spec_from_file_location("_vitocc_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-write_box_dataset = _root_conftest().write_box_dataset
 CLASSES = {"03001627": "chair", "04379243": "table", "02691156": "airplane"}
 FAST = download.RetryPolicy(attempts=4, backoff_seconds=0.001, timeout_seconds=5)
 SHAPENET = DATASETS["shapenet"]

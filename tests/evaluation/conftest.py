@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from box_data import write_box_dataset
 
 from vitocc.config import Config, save_config
 from vitocc.data import layout
 
 CLASSES = {"03001627": "chair", "04379243": "table"}
-
-
-def _root_conftest():
-    """tests/conftest.py by path (a plain `import conftest` may find this file instead)."""
-    spec = importlib.util.spec_from_file_location("_vitocc_root_conftest", Path(__file__).parents[1] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def box_union(boxes: np.ndarray, shift: float = 0.0):
@@ -53,7 +45,7 @@ def _make_run(root: Path, name: str, data: Path, shift: float = 0.0, empty: tupl
 def eval_data(tmp_path_factory) -> Path:
     """8 box models per class (2 in the test split), 4096 points, one view. Read-only."""
     root = tmp_path_factory.mktemp("eval_data") / "ShapeNet"
-    return _root_conftest().write_box_dataset(root, CLASSES, models_per_class=8, n_points=4096, n_views=1, seed=3)
+    return write_box_dataset(root, CLASSES, models_per_class=8, n_points=4096, n_views=1, seed=3)
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from box_data import write_box_dataset
 
 from vitocc.config import load_config
 
@@ -38,8 +36,5 @@ def _restore_threads():
 
 @pytest.fixture
 def write_boxes():
-    """`write_box_dataset` of tests/conftest.py (loaded by path: several folders have a conftest)."""
-    spec = importlib.util.spec_from_file_location("_box_conftest", Path(__file__).parents[1] / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.write_box_dataset
+    """`box_data.write_box_dataset`, for tests that write their own data set."""
+    return write_box_dataset
