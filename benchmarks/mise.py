@@ -11,12 +11,10 @@ surface, and hence the queried points, chair-like (a random decoder alone has no
 
 Printed per batch size: seconds per shape (MISE + marching cubes, without the analytic
 field's own cost), points queried per shape and as a share of the dense 129^3 lattice,
-and the share of time outside the decoder (MISE bookkeeping + marching cubes). For
-scale, the same decoder in its unfolded form (the paper's arithmetic: batch norm, then
-per-shape gamma/beta) is timed on 135,953 points, the paper's query count for a chair,
-in 100k chunks as the paper's code, right before and after each row (the machine is
-shared: only figures measured close together compare). The speed-up is per point, i.e.
-at equal queries, since this MISE queries exactly the paper's points for a given field.
+and the share of time outside the decoder (MISE bookkeeping + marching cubes), with the
+load average at the end of each row (the machine is shared: compare rows of one run).
+The paper's own figures on this machine (reference Generator3D, same settings, same
+decoder size) are in the shared oracle notes and docs/performance.md.
 
     python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16]
 """
@@ -38,7 +36,6 @@ from vitocc.generation.meshing import marching_cubes  # noqa: E402
 from vitocc.generation.mise import logit, mise  # noqa: E402
 from vitocc.models.decoder import CBNDecoder  # noqa: E402
 
-PAPER_QUERIES = 135_953  # reference MISE on the oracle chair (shared oracle README)
 DENSE = 129**3
 
 
@@ -97,20 +94,6 @@ def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str) -
             "faces": float(np.mean(faces)), "pts_per_s": sum(result.n_queried) / clock["decoder"]}
 
 
-def paper_style(decoder: CBNDecoder) -> float:
-    """Seconds for PAPER_QUERIES points through the unfolded decoder, one shape, 100k chunks."""
-    decoder.fold = False
-    points = torch.rand(PAPER_QUERIES, 3) - 0.5
-    c = torch.randn(1, 256)
-    with torch.inference_mode():
-        t0 = time.perf_counter()
-        for part in points.split(100_000):
-            decoder(part, c, torch.zeros(len(part), dtype=torch.long))
-        seconds = time.perf_counter() - t0
-    decoder.fold = True
-    return seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
@@ -126,20 +109,13 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, amp {args.amp}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     print("batch | s/shape | points/shape (min-max) | % of 129^3 | decoder s | bookkeeping s | "
-          "marching cubes s | outside decoder | decoder points/s | faces | paper-style s per 135,953 points "
-          "(before/after) | speed-up at equal queries")
+          "marching cubes s | outside decoder | decoder points/s | faces | load")
     for b in args.batches:
-        before = paper_style(decoder)
         r = run_batch(decoder, b, rng, args.amp)
-        after = paper_style(decoder)
-        ours = r["s_per_shape"] * PAPER_QUERIES / r["points_per_shape"]
         print(f"{b:5d} | {r['s_per_shape']:7.2f} | {r['points_per_shape']:,.0f} ({r['min_points']:,}-{r['max_points']:,}) | "
               f"{100 * r['points_per_shape'] / DENSE:5.1f}% | {r['decoder_s']:.2f} | {r['bookkeeping_s']:.3f} | "
               f"{r['mc_s']:.3f} | {100 * r['outside_share']:.1f}% | {r['pts_per_s']:,.0f} | {r['faces']:,.0f} | "
-              f"{before:.2f}/{after:.2f} | {(before + after) / 2 / ours:.1f}x"
-              f"   (analytic chair, not counted: {r['analytic_s']:.2f} s/shape; load {os.getloadavg()[0]:.1f})",
-              flush=True)
-
+              f"{os.getloadavg()[0]:.1f}   (analytic chair, not counted: {r['analytic_s']:.2f} s/shape)", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -80,7 +80,7 @@ def test_reconstruct_one_image_to_a_file_with_overrides(tiny_run, box_dataset, t
     render = next(box_dataset.glob("*/*/img_choy2016/001.jpg"))
     code = run_cli("reconstruct", str(render), "-o", str(tmp_path / "one.glb"), "--checkpoint",
                    str(tiny_run / "checkpoints" / "last.pt"), "--resolution", "4", "--upsampling", "1",
-                   "--threshold", "0.5", "--no-crop")
+                   "--threshold", "0.5", "--no-crop", "--amp", "bf16")  # CPU bf16 autocast path
     assert code == 0
     assert len(trimesh.load(tmp_path / "one.glb", force="mesh").faces) > 0
 

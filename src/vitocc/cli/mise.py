@@ -21,6 +21,7 @@ def mise(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
     points_batch: Optional[int] = typer.Option(None, "--points-batch", help="Decoder points per call: bounds memory (default 1,000,000)."),
+    amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     set_: list[str] = typer.Option([], "--set", help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
@@ -36,7 +37,7 @@ def mise(
 
     overrides = [f"generation.{k}={v}" for k, v in (
         ("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),
-        ("batch_size", batch_size), ("points_batch", points_batch)) if v is not None] + list(set_)
+        ("batch_size", batch_size), ("points_batch", points_batch), ("amp", amp)) if v is not None] + list(set_)
     device = resolve_device(gpu)
     columns = (TextColumn("mise {task.fields[split]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())

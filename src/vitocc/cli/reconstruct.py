@@ -22,6 +22,7 @@ def reconstruct(
     upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
+    amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop", help="Keep the whole frame (padded to a square) instead of cropping around the object."),
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
 ) -> None:
@@ -49,7 +50,8 @@ def reconstruct(
     device = resolve_device(gpu)
     model, cfg = load_model(checkpoint, device)
     overrides = [f"generation.{k}={v}" for k, v in
-                 (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold)) if v is not None]
+                 (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold), ("amp", amp))
+                 if v is not None]
     gen = apply_overrides(cfg, overrides).generation
     check_generation(gen)  # bad settings fail before any picture is read
 

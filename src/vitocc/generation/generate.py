@@ -41,6 +41,7 @@ class MeshInfo:
 
 def check_generation(gen: GenerationConfig) -> None:
     """UserError for settings MISE cannot run with."""
+    from vitocc.devices import AMP_MODES
     from vitocc.errors import UserError
 
     if gen.resolution0 < 1:
@@ -51,6 +52,8 @@ def check_generation(gen: GenerationConfig) -> None:
         raise UserError(f"threshold must be a probability in (0, 1), got {gen.threshold}")
     if gen.batch_size < 1 or gen.points_batch < 1:
         raise UserError("generation.batch_size and generation.points_batch must be >= 1")
+    if gen.amp not in AMP_MODES:
+        raise UserError(f"generation.amp must be one of {', '.join(AMP_MODES)}, got {gen.amp!r}")
 
 
 def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: GenerationConfig,
