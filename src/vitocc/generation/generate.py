@@ -121,7 +121,8 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     folder (default `data.path` of the run's config); `overrides`: `section.key=value` (e.g.
     `generation.resolution0=64`). Meshes already on disk are kept unless `overwrite`.
     `progress(done, total)` is called after every batch. Stats are also written to
-    generation/<split>/stats.json.
+    generation/<split>/stats.json, unless this call generated nothing (then the file keeps
+    the figures of the run that made the meshes).
     """
     from vitocc.config import apply_overrides
     from vitocc.data import layout
@@ -137,6 +138,7 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     check_generation(gen)
     dataset = ShapeNetDataset(Path(data) if data is not None else Path(cfg.data.path), split, cfg.data,
                               fields=("inputs",), image_mean=model.image_mean, image_std=model.image_std)
+    setup = time.perf_counter() - start  # model and data set index
     out_dir = run_dir / "generation" / split
 
     def mesh_path(shape) -> Path:
@@ -185,7 +187,8 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         "skipped": len(dataset) - len(todo),
         "failed": failed,
         "seconds_total": total,
-        "seconds_per_shape": total / n if n else None,
+        "seconds_setup": setup,  # loading the model and listing the split
+        "seconds_per_shape": (total - setup) / n if n else None,
         "seconds_by_stage": seconds,
         "points_queried_per_shape": sum(s["points_queried"] for s in per_shape) / n if n else None,
         "dense_points": (gen.resolution0 * 2**gen.upsampling_steps + 1) ** 3,
@@ -193,6 +196,8 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         "watertight_meshes": sum(1 for s in per_shape if s["watertight"]),
         "per_shape": per_shape,
     }
+    if n == 0 and not failed and (out_dir / "stats.json").is_file():
+        return stats  # nothing was generated: keep the figures of the run that made the meshes
     write_json(out_dir / "stats.json", stats)
     return stats
 
