@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 import trimesh
+from box_data import write_box_dataset
 from PIL import Image
 
 from vitocc.cli import main
 from vitocc.config import config_to_dict, load_config, save_config
+from vitocc.generation import generate_split
 from vitocc.models import build_model
 
 
@@ -135,3 +137,14 @@ def test_simplification_refinement_and_field_normals_with_the_model(tiny_run, tm
     assert all(p.grad is None for p in model.parameters())  # refinement leaves the model alone
     save_mesh(mesh, tmp_path / "m.obj")
     assert (tmp_path / "m.obj").read_text().count("\nvn ") == len(mesh.vertices)
+
+
+def test_a_broken_shape_is_reported_and_the_others_generated(tiny_run, tmp_path):
+    data = write_box_dataset(tmp_path / "data", {"03001627": "chair"}, models_per_class=8, n_points=256, n_views=1)
+    broken, fine = (data / "03001627" / "test.lst").read_text().split()
+    (data / "03001627" / broken / "img_choy2016" / "000.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    run = tmp_path / "run"
+    stats = generate_split(run, "test", source=tiny_run, data=data)
+    assert stats["generated"] == 1 and len(stats["failed"]) == 1 and broken in stats["failed"][0]["error"]
+    assert [p.stem for p in run.glob("generation/test/meshes/*/*.obj")] == [fine]
+    assert json.loads((run / "generation" / "test" / "stats.json").read_text())["failed"] == stats["failed"]
