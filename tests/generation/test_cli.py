@@ -146,5 +146,6 @@ def test_a_broken_shape_is_reported_and_the_others_generated(tiny_run, tmp_path)
     run = tmp_path / "run"
     stats = generate_split(run, "test", source=tiny_run, data=data)
     assert stats["generated"] == 1 and len(stats["failed"]) == 1 and broken in stats["failed"][0]["error"]
+    assert stats["failed"][0]["model_id"] == broken and stats["failed"][0]["class_id"] == "03001627"
     assert [p.stem for p in run.glob("generation/test/meshes/*/*.obj")] == [fine]
     assert json.loads((run / "generation" / "test" / "stats.json").read_text())["failed"] == stats["failed"]

@@ -152,11 +152,13 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         progress(0, len(todo))
     for first in range(0, len(todo), gen.batch_size):
         t0 = time.perf_counter()
-        items = dataset.__getitems__(todo[first:first + gen.batch_size])
+        keys = todo[first:first + gen.batch_size]
+        items = dataset.__getitems__(keys)
         good = [it for it in items if "broken" not in it]
-        failed += [{"error": it["broken"]} for it in items if "broken" in it]
-        for it in items:
+        for key, it in zip(keys, items):
             if "broken" in it:
+                shape = dataset.shapes[key]
+                failed.append({"class_id": shape.class_id, "model_id": shape.model_id, "error": it["broken"]})
                 log.error("%s", it["broken"])
         seconds["load"] += time.perf_counter() - t0
         if good:
