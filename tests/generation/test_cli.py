@@ -149,3 +149,16 @@ def test_a_broken_shape_is_reported_and_the_others_generated(tiny_run, tmp_path)
     assert stats["failed"][0]["model_id"] == broken and stats["failed"][0]["class_id"] == "03001627"
     assert [p.stem for p in run.glob("generation/test/meshes/*/*.obj")] == [fine]
     assert json.loads((run / "generation" / "test" / "stats.json").read_text())["failed"] == stats["failed"]
+
+
+def test_reconstruct_images_from_python_takes_paths_and_pil_images(tiny_run, box_dataset):
+    from vitocc.generation import reconstruct_images
+    from vitocc.models import load_model
+
+    model, cfg = load_model(tiny_run)
+    render = next(box_dataset.glob("*/*/img_choy2016/000.jpg"))
+    results = reconstruct_images([render, Image.open(render)], model, cfg.generation)
+    assert len(results) == 2
+    (mesh_a, info_a), (mesh_b, info_b) = results
+    assert np.array_equal(mesh_a.faces, mesh_b.faces)  # same picture, same mesh
+    assert info_a.picture.width == info_a.picture.height and info_a.faces == len(mesh_a.faces) > 0

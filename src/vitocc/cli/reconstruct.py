@@ -63,10 +63,11 @@ def reconstruct(
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failures += 1
     rows = []
-    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=not no_crop) if good else []
-    for (path, _), (mesh, info, picture) in zip(good, results):
+    # The pictures are prepared already (cropped or not): no second crop.
+    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False) if good else []
+    for (path, _), (mesh, info) in zip(good, results):
         save_mesh(mesh, targets[path])
-        rows.append((picture, mesh))
+        rows.append((info.picture, mesh))
         console.print(f"{path} -> {targets[path]}: {info.seconds:.2f} s, {info.vertices} vertices, "
                       f"{info.faces} faces, watertight {'yes' if info.watertight else 'no'}"
                       + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False, soft_wrap=True)

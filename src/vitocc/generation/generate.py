@@ -37,6 +37,7 @@ class MeshInfo:
     faces: int
     watertight: bool
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (shares of the batch)
+    picture: Any = field(default=None, repr=False)  # PIL image the model saw (set by reconstruct_images)
 
 
 def check_generation(gen: GenerationConfig) -> None:
@@ -174,7 +175,8 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
                 for stage, value in info.stages.items():
                     seconds[stage] += value
                 per_shape.append({"class_id": shape.class_id, "model_id": shape.model_id,
-                                  **{k: v for k, v in asdict(info).items() if k != "stages"}})
+                                  "seconds": info.seconds, "points_queried": info.points_queried,
+                                  "vertices": info.vertices, "faces": info.faces, "watertight": info.watertight})
         done += len(items)
         if progress:
             progress(done, len(todo))

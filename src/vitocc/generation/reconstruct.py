@@ -16,12 +16,13 @@ from vitocc.generation.images import load_image, prepare_image
 
 def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.nn.Module,
                        gen: GenerationConfig, device: torch.device | str = "cpu",
-                       crop: bool = True) -> list[tuple[trimesh.Trimesh, MeshInfo, Image.Image]]:
+                       crop: bool = True) -> list[tuple[trimesh.Trimesh, MeshInfo]]:
     """One mesh per picture, in `gen.batch_size` batches.
 
     Paths are read with `load_image` (a UserError names the first bad file: check files
     one by one with `load_image` first to report them all); PIL images are prepared the
-    same way. Returns (mesh, info, the square picture the model saw) per input.
+    same way. Returns (mesh, info) per input; `info.picture` is the square picture the
+    model saw (for previews).
     """
     from vitocc.data.transforms import image_to_tensor
 
@@ -32,5 +33,7 @@ def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.
         batch = pictures[first:first + gen.batch_size]
         tensors = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std)
                                for p in batch])
-        out += [(mesh, info, picture) for (mesh, info), picture in zip(generate_meshes(model, tensors, gen, device), batch)]
+        for (mesh, info), picture in zip(generate_meshes(model, tensors, gen, device), batch):
+            info.picture = picture
+            out.append((mesh, info))
     return out
