@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from analytic_fields import as_logits, box_sdf, sphere_sdf
 
 from vitocc.generation.meshing import marching_cubes
 from vitocc.generation.mise import lattice_to_points, logit, mise
@@ -90,3 +91,17 @@ def test_an_empty_field_stops_after_level_zero():
 def test_threshold_must_be_a_probability():
     with pytest.raises(ValueError):
         logit(1.0)
+
+
+def test_known_limit_an_isolated_speck_between_coarse_points_is_missed():
+    """As the paper's MISE: a floating part that no level-0 point sees and no surface leads to is lost."""
+    speck = torch.tensor([[[0.312] * 3, [0.325] * 3]], dtype=torch.float64)  # 0.013 wide, between level-0 points
+
+    def field(p):
+        return 20.0 * as_logits(torch.minimum(sphere_sdf(p, (-0.2, 0.0, 0.0), 0.15), box_sdf(p, speck)))
+
+    result = mise(lambda p, i: field(p), 1, 32, 2, 0.5, 0.1)
+    dense = dense_values(field)
+    assert (dense > 0).sum() > (result.values[0] > 0).sum()  # the speck is in the dense grid only
+    near_sphere = lattice_to_points(torch.nonzero(dense > 0), R, 0.1)[:, 0] < 0
+    assert torch.equal((result.values[0] > 0).sum(), near_sphere.sum())  # the sphere itself is complete
