@@ -106,6 +106,19 @@ def test_export_and_load_round_trip(tmp_path):
         torch.testing.assert_close(loaded(points, images), expected)
 
 
+def test_half_precision_export_halves_the_file_and_loads_as_float32(tmp_path):
+    cfg = load_config(None, TINY)
+    model = build_model(cfg).eval()
+    full = export_safetensors(model, cfg, tmp_path / "fp32")
+    half = export_safetensors(model, cfg, tmp_path / "fp16", dtype=torch.float16)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, _ = load_model(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    images, points = torch.randn(1, 3, 32, 32), torch.rand(1, 20, 3) - 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(points, images), model(points, images), atol=5e-2, rtol=5e-2)
+
+
 def test_load_model_errors(tmp_path):
     from vitocc.models.loading import shipped_model_dir
 

@@ -99,12 +99,19 @@ def load_model(source: str | Path | None, device: torch.device | str = "cpu") ->
     return model.to(device).eval(), cfg
 
 
-def export_safetensors(model: OccupancyNetwork, cfg: Config, out_dir: str | Path) -> Path:
-    """Write `out_dir`/model.safetensors and config.yaml (each atomically); returns the weights path."""
+def export_safetensors(model: OccupancyNetwork, cfg: Config, out_dir: str | Path,
+                       dtype: torch.dtype | None = None) -> Path:
+    """Write `out_dir`/model.safetensors and config.yaml (each atomically); returns the weights path.
+
+    `dtype` (e.g. torch.float16) stores floating-point tensors in that type to halve the file;
+    loading casts them back to the model's float32 parameters.
+    """
     from safetensors.torch import save_file
 
     out_dir = Path(out_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     weights = out_dir / WEIGHTS_FILE
     with atomic_path(weights) as tmp:
         save_file(state, str(tmp))
