@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from PIL import Image
 
 from vitocc.config import DataConfig
 from vitocc.data import layout
+from vitocc.data.layout import ShapeEntry, list_shapes, select_classes  # noqa: F401 (re-exported)
 from vitocc.data.transforms import image_to_tensor, jitter_points, subsample_points
 from vitocc.errors import UserError
 
@@ -47,15 +47,6 @@ T = TypeVar("T")
 
 class BrokenFile(UserError):
     """A file of the data set is missing or cannot be read; the message names it."""
-
-
-@dataclass(frozen=True)
-class ShapeEntry:
-    """One model of the data set: its class, id and folder."""
-
-    class_id: str
-    model_id: str
-    folder: Path
 
 
 def _read(path: Path, reader: Callable[[Path], T]) -> T:
@@ -79,34 +70,6 @@ def _load_image(path: Path) -> Image.Image:
 def _load_loc_scale(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with np.load(path) as f:
         return f["loc"].astype(np.float32), np.asarray(f["scale"], np.float32)
-
-
-def select_classes(root: Path, wanted: Sequence[str]) -> dict[str, str]:
-    """Synset -> name of the classes to read: all with a folder, or those in `wanted` (ids or names)."""
-    metadata = layout.read_metadata(root)
-    present = {k: v for k, v in metadata.items() if (root / k).is_dir()}
-    if not wanted:
-        if not present:
-            raise UserError(f"no class folders in {root}", "expected <synset>/<model>/points.npz folders")
-        return present
-    by_name = {name.lower(): synset for synset, name in metadata.items()}
-    chosen = {}
-    for item in wanted:
-        synset = item if item in metadata else by_name.get(item.lower())
-        if synset is None or synset not in present:
-            raise UserError(f"class '{item}' is not in {root}",
-                            f"available: {', '.join(f'{k} ({v})' for k, v in present.items())}")
-        chosen[synset] = metadata[synset]
-    return chosen
-
-
-def list_shapes(root: Path, split: str, classes: Iterable[str], max_per_class: int | None) -> list[ShapeEntry]:
-    """The models of `split` in each class, in list order, at most `max_per_class` each."""
-    entries = []
-    for synset in classes:
-        ids = layout.read_split_list(root / synset, split)[:max_per_class]
-        entries += [ShapeEntry(synset, model, root / synset / model) for model in ids]
-    return entries
 
 
 class ShapeNetDataset(torch.utils.data.Dataset):

@@ -7,6 +7,8 @@ downloader and the evaluator all go through it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +152,40 @@ def read_cameras_npz(path: str | Path, view: int) -> tuple[np.ndarray, np.ndarra
     """world_mat (3,4) and camera_mat (3,3) of `view`, float64."""
     with np.load(path) as f:
         return f[f"world_mat_{view}"].astype(np.float64), f[f"camera_mat_{view}"].astype(np.float64)
+
+
+@dataclass(frozen=True)
+class ShapeEntry:
+    """One model of the data set: its class, id and folder."""
+
+    class_id: str
+    model_id: str
+    folder: Path
+
+
+def select_classes(root: Path, wanted: Sequence[str]) -> dict[str, str]:
+    """Synset -> name of the classes to read: all with a folder, or those in `wanted` (ids or names)."""
+    metadata = read_metadata(root)
+    present = {k: v for k, v in metadata.items() if (root / k).is_dir()}
+    if not wanted:
+        if not present:
+            raise UserError(f"no class folders in {root}", "expected <synset>/<model>/points.npz folders")
+        return present
+    by_name = {name.lower(): synset for synset, name in metadata.items()}
+    chosen = {}
+    for item in wanted:
+        synset = item if item in metadata else by_name.get(item.lower())
+        if synset is None or synset not in present:
+            raise UserError(f"class '{item}' is not in {root}",
+                            f"available: {', '.join(f'{k} ({v})' for k, v in present.items())}")
+        chosen[synset] = metadata[synset]
+    return chosen
+
+
+def list_shapes(root: Path, split: str, classes: Iterable[str], max_per_class: int | None) -> list[ShapeEntry]:
+    """The models of `split` in each class, in list order, at most `max_per_class` each."""
+    entries = []
+    for synset in classes:
+        ids = read_split_list(root / synset, split)[:max_per_class]
+        entries += [ShapeEntry(synset, model, root / synset / model) for model in ids]
+    return entries

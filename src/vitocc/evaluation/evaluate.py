@@ -90,7 +90,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     `progress(done, total)` follows the shapes.
     """
     from vitocc.config import load_config
-    from vitocc.data.dataset import list_shapes, select_classes
+    from vitocc.data.layout import list_shapes, select_classes
 
     start = time.perf_counter()
     run_dir = Path(run_dir)

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 QueryFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """`query_fn(points (N,3) float32, index (N,) long) -> logits (N,)`: shape `index[i]` at `points[i]`.
