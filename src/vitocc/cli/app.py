@@ -41,31 +41,25 @@ def main_options(
     common.setup_logging(verbose, common.options.quiet)
 
 
-# Commands register themselves here, one line each, in the order of the workflow.
-from vitocc.cli import config_cmd  # noqa: E402
-
-app.command("config")(config_cmd.config)
-from vitocc.cli import reconstruct  # noqa: E402
-
-app.command("reconstruct")(reconstruct.reconstruct)
-from vitocc.cli import mise  # noqa: E402
-
-app.command("mise")(mise.mise)
-from vitocc.cli import download  # noqa: E402
+# The commands, in the order of the workflow.
+from vitocc.cli import (  # noqa: E402
+    build_dataset,
+    compare,
+    config_cmd,
+    download,
+    evaluate,
+    mise,
+    reconstruct,
+    synth,
+    train,
+)
 
 app.command("download")(download.download)
-from vitocc.cli import synth  # noqa: E402
-
 app.command("synth")(synth.synth)
-from vitocc.cli import build_dataset  # noqa: E402
-
 app.command("build-dataset")(build_dataset.build_dataset)
-from vitocc.cli import train  # noqa: E402
-
 app.command("train")(train.train)
-from vitocc.cli import evaluate  # noqa: E402
-
+app.command("reconstruct")(reconstruct.reconstruct)
+app.command("mise")(mise.mise)
 app.command("evaluate")(evaluate.evaluate)
-from vitocc.cli import compare  # noqa: E402
-
 app.command("compare")(compare.compare)
+app.command("config")(config_cmd.config)
