@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from run_dirs import write_run
 
 from vitocc.errors import UserError
 from vitocc.evaluation import evaluate_run
@@ -143,7 +144,7 @@ def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_data
     """No generation/ yet: evaluate runs `vitocc mise`'s generate_split with the run's checkpoint first."""
     import torch
 
-    from vitocc.config import config_to_dict, load_config, save_config
+    from vitocc.config import load_config
     from vitocc.models import build_model
 
     torch.set_num_threads(2)
@@ -153,11 +154,7 @@ def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_data
         "generation.resolution0=8", "generation.upsampling_steps=1", "test.n_points=5000",
     ])
     torch.manual_seed(0)
-    run = tmp_path / "run"
-    save_config(cfg, run / "config.yaml")
-    (run / "checkpoints").mkdir()
-    model = build_model(cfg, pretrained=False)
-    torch.save({"model": model.state_dict(), "config": config_to_dict(cfg)}, run / "checkpoints" / "last.pt")
+    run = write_run(tmp_path / "run", cfg, build_model(cfg, pretrained=False))
     result = evaluate_run(run, workers=1)
     assert len(result.per_shape) == 2  # one test model per class
     assert len(list((run / "generation" / "test" / "meshes").rglob("*.obj"))) == 2

@@ -10,9 +10,10 @@ import torch
 import trimesh
 from box_data import write_box_dataset
 from PIL import Image
+from run_dirs import write_run
 
 from vitocc.cli import main
-from vitocc.config import config_to_dict, load_config, save_config
+from vitocc.config import load_config
 from vitocc.generation import generate_split
 from vitocc.models import build_model
 
@@ -37,11 +38,7 @@ def tiny_run(tmp_path_factory, box_dataset):
         model.decoder.fc_p.weight.mul_(4.0)
         model.decoder.fc_out.weight.mul_(3.0)
         model.decoder.fc_out.bias.zero_()
-    run = tmp_path_factory.mktemp("run")
-    save_config(cfg, run / "config.yaml")
-    (run / "checkpoints").mkdir()
-    torch.save({"model": model.state_dict(), "config": config_to_dict(cfg)}, run / "checkpoints" / "last.pt")
-    return run
+    return write_run(tmp_path_factory.mktemp("run"), cfg, model)
 
 
 def run_cli(*args) -> int:

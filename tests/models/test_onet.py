@@ -6,10 +6,10 @@ import time
 
 import pytest
 import torch
+from run_dirs import write_run
 
 from vitocc.config import load_config
-from vitocc.data.dataset import ShapeNetDataset
-from vitocc.data.dataset import collate
+from vitocc.data.dataset import ShapeNetDataset, collate
 from vitocc.errors import UserError
 from vitocc.models import build_model, export_safetensors, load_model
 
@@ -97,11 +97,7 @@ def test_export_and_load_round_trip(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(points, images), expected)
 
-    run = tmp_path / "run"
-    (run / "checkpoints").mkdir(parents=True)
-    from vitocc.config import config_to_dict
-    torch.save({"model": model.state_dict(), "config": config_to_dict(cfg)}, run / "checkpoints" / "last.pt")
-    loaded, _ = load_model(run)
+    loaded, _ = load_model(write_run(tmp_path / "run", cfg, model))
     with torch.no_grad():
         torch.testing.assert_close(loaded(points, images), expected)
 
