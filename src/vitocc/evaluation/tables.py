@@ -9,6 +9,7 @@ other runs show their difference to the first run.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from vitocc.errors import UserError
@@ -51,35 +52,50 @@ def _counts(entry: Entry) -> str:
     return f"{entry.n_shapes}" + (f" ({entry.n_empty} empty)" if entry.n_empty else "")
 
 
+@dataclass
+class _Cell:
+    """One metric value of a row, before styling: its text, whether it is the block's best, its delta."""
+
+    text: str
+    best: bool
+    delta: float | None
+
+
+def _rows(table: Comparison):
+    """(group, first row of its block?, entry, metric cells) in table order: what every renderer styles."""
+    for group in table.groups:
+        for i, entry in enumerate(table.group(group)):
+            cells = [_Cell(_value(entry, m.key), _is_best(table, entry, m.key), table.delta(entry, m.key))
+                     for m in table.columns]
+            yield group, i == 0, entry, cells
+
+
 def to_rich(table: Comparison, title: str | None = None):
     """A rich Table (import rich lazily: the CLI's --help does not need it)."""
     from rich.table import Table
 
     out = Table(title=title, caption="\n".join(table.notes) or None, caption_justify="left")
     out.add_column("class")
-    if _show_method(table):
+    show_method = _show_method(table)
+    if show_method:
         out.add_column("run / method")
     out.add_column("shapes", justify="right")
     for metric in table.columns:
         out.add_column(header(metric), justify="right")
-    for group in table.groups:
-        if group == MEAN:
+    for group, first, entry, cells in _rows(table):
+        if group == MEAN and first:
             out.add_section()
-        for i, entry in enumerate(table.group(group)):
-            cells = [group if i == 0 else ""]
-            if _show_method(table):
-                cells.append(f"[dim italic]{method_label(entry)}[/]" if entry.published else entry.method)
-            cells.append(_counts(entry))
-            for metric in table.columns:
-                text = _value(entry, metric.key)
-                if _is_best(table, entry, metric.key):
-                    text = f"[bold green]{text}[/]"
-                delta = table.delta(entry, metric.key)
-                if delta is not None:
-                    good = (delta > 0) == metric.higher_is_better
-                    text += f"[{'green' if good else 'red'}]{_delta(delta)}[/]" if delta else _delta(delta)
-                cells.append(f"[dim italic]{text}[/]" if entry.published else text)
-            out.add_row(*cells)
+        row = [group if first else ""]
+        if show_method:
+            row.append(f"[dim italic]{method_label(entry)}[/]" if entry.published else entry.method)
+        row.append(_counts(entry))
+        for metric, cell in zip(table.columns, cells):
+            text = f"[bold green]{cell.text}[/]" if cell.best else cell.text
+            if cell.delta is not None:
+                good = (cell.delta > 0) == metric.higher_is_better
+                text += f"[{'green' if good else 'red'}]{_delta(cell.delta)}[/]" if cell.delta else _delta(cell.delta)
+            row.append(f"[dim italic]{text}[/]" if entry.published else text)
+        out.add_row(*row)
     return out
 
 
@@ -88,18 +104,13 @@ def to_markdown(table: Comparison) -> str:
     show_method = _show_method(table)
     head = ["class"] + (["run / method"] if show_method else []) + ["shapes"] + [header(m) for m in table.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for group in table.groups:
-        for i, entry in enumerate(table.group(group)):
-            cells = [f"**{group}**" if group == MEAN and i == 0 else group if i == 0 else ""]
-            if show_method:
-                cells.append(f"*{method_label(entry)}*" if entry.published else entry.method)
-            cells.append(_counts(entry))
-            for metric in table.columns:
-                text = _value(entry, metric.key)
-                if _is_best(table, entry, metric.key):
-                    text = f"**{text}**"
-                cells.append(text + _delta(table.delta(entry, metric.key)))
-            lines.append("| " + " | ".join(cells) + " |")
+    for group, first, entry, cells in _rows(table):
+        row = [f"**{group}**" if group == MEAN and first else group if first else ""]
+        if show_method:
+            row.append(f"*{method_label(entry)}*" if entry.published else entry.method)
+        row.append(_counts(entry))
+        row += [(f"**{c.text}**" if c.best else c.text) + _delta(c.delta) for c in cells]
+        lines.append("| " + " | ".join(row) + " |")
     notes = [f"Chamfer-L1 is shown x10 (paper units); mean = mean over classes. {' '.join(table.notes)}".strip()]
     return "\n".join(lines + [""] + notes) + "\n"
 
