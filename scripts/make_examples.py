@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from vitocc.data import layout
+from vitocc.io import atomic_path, write_text
 
 N_GT_POINTS = 20_000
 
@@ -24,20 +25,20 @@ N_GT_POINTS = 20_000
 def make_examples(data: Path, out: Path, classes: list[str]) -> list[Path]:
     """Write one picture + GT per class name; returns the picture paths."""
     by_name = {name: synset for synset, name in layout.read_metadata(data).items()}
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in classes:
         synset = by_name[name]
         model = layout.read_split_list(data / synset, "test")[0]
         folder = data / synset / model
         picture = out / f"{name}.png"
-        Image.open(folder / layout.IMG_FOLDER / layout.image_name(0)).convert("RGB").save(picture)
+        with atomic_path(picture) as tmp:
+            Image.open(folder / layout.IMG_FOLDER / layout.image_name(0)).convert("RGB").save(tmp)
         points, occ = layout.read_points_npz(folder / layout.POINTS_FILE)
         keep = np.random.default_rng(0).choice(len(points), N_GT_POINTS, replace=False)
         with np.load(folder / layout.POINTS_FILE) as f:
             loc, scale = f["loc"], float(f["scale"])
         layout.write_points_npz(out / "gt" / name / layout.POINTS_FILE, points[keep], occ[keep], loc, scale)
-        (out / "gt" / name / "source.txt").write_text(f"{synset}/{model} (test split), view 000\n")
+        write_text(out / "gt" / name / "source.txt", f"{synset}/{model} (test split), view 000\n")
         written.append(picture)
     return written
 
