@@ -13,7 +13,6 @@ def main(argv: list[str] | None = None) -> None:
     Unexpected exceptions print one line too, with the traceback only under --verbose.
     """
     import typer
-    from rich.markup import escape
 
     from vitocc.cli import common
     from vitocc.errors import UserError
@@ -23,8 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=args, prog_name="vitocc", standalone_mode=False)
     except UserError as exc:
-        common.err_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc), 2)
     except typer.Abort:
         common.err_console.print("[red]aborted[/red]")
         sys.exit(130)
@@ -35,19 +33,21 @@ def main(argv: list[str] | None = None) -> None:
         if _is_click_error(exc):  # bad option or argument (typer may vendor click)
             ctx = getattr(exc, "ctx", None)
             cmd = ctx.command_path if ctx else "vitocc"
-            common.err_console.print(
-                f"[red]error:[/red] {escape(exc.format_message())} (see '{cmd} --help')",
-                markup=True, highlight=False, soft_wrap=True,
-            )
-            sys.exit(2)
+            _fail(f"{exc.format_message()} (see '{cmd} --help')", 2)
         if verbose:
             raise
-        common.err_console.print(
-            f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))} (run with --verbose for the traceback)",
-            markup=True, highlight=False, soft_wrap=True,
-        )
-        sys.exit(1)
+        _fail(f"{type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    """Print `error: message` as one red line on stderr (message shown verbatim) and exit with `code`."""
+    from rich.markup import escape
+
+    from vitocc.cli import common
+
+    common.err_console.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 def _is_click_error(exc: Exception) -> bool:
