@@ -140,6 +140,25 @@ def test_mesh_reader_fast_path_matches_trimesh(tmp_path):
     assert load_mesh(empty)[1].shape == (0, 3)
 
 
+def test_block_obj_parser_reads_what_mise_writes_and_declines_the_rest(tmp_path):
+    import numpy as np
+    import trimesh
+
+    from vitocc.evaluation.evaluate import _read_triangle_obj
+
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    vertices, faces = _read_triangle_obj(sphere.export(file_type="obj").encode())  # header, v block, f block
+    assert np.allclose(vertices, sphere.vertices, atol=1e-8) and np.array_equal(faces, sphere.faces)
+    crlf = b"# c\r\nv 0 0 0\r\nv 1 0 0\r\nv 0 1 0\r\nf 1/4/1 2/5/2 3/6/3\r\n"
+    vertices, faces = _read_triangle_obj(crlf)
+    assert vertices.shape == (3, 3) and faces.tolist() == [[0, 1, 2]]
+    for declined in (b"v 0 0 0\n# note\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",  # another line among the vertices
+                     b"v 0 0 0 1 1 1\nv 1 0 0 1 1 1\nv 0 1 0 1 1 1\nf 1 2 3\n",  # vertex colours
+                     b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4\n",  # index past the vertices
+                     b"f 1 2 3\nv 0 0 0\nv 1 0 0\nv 0 1 0\n"):  # faces first
+        assert _read_triangle_obj(declined) is None
+
+
 def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_dataset):
     """No generation/ yet: evaluate runs `vitocc mise`'s generate_split with the run's checkpoint first."""
     import torch
