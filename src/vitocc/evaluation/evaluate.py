@@ -27,7 +27,7 @@ import numpy as np
 from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
-from vitocc.io import write_json
+from vitocc.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,9 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
     row = {"class_id": job.class_id, "class": job.class_name, "model_id": job.model_id,
            "vertices": len(vertices), "faces": len(faces), **result.to_row(),
            "seconds": time.perf_counter() - start}
-    write_json(job.cache, {"key": _cache_key(job, settings), "row": row})
+    # no fsync: a cache entry lost in a crash is only recomputed (entries are checked on reading)
+    with atomic_path(job.cache, fsync=False) as tmp:
+        tmp.write_text(json.dumps({"key": _cache_key(job, settings), "row": row}))
     return row
 
 
