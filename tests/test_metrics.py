@@ -152,6 +152,33 @@ def test_empty_and_zero_area_meshes_get_the_reference_convention(faces):
     assert row["empty"] == 1 and row["fscore@0.02"] == 0.0
 
 
+def test_sampling_is_area_weighted_on_the_faces_with_their_normals():
+    rng = np.random.default_rng(8)
+    # two triangles in the planes z = 0 and x = 1, areas 0.5 and 1.5
+    vertices = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0], [1, 0, 3]], np.float64)
+    faces = np.array([[0, 1, 2], [3, 4, 5]])
+    points, normals = metrics.sample_surface(vertices, faces, 40_000, rng)
+    assert points.shape == normals.shape == (40_000, 3) and points.dtype == normals.dtype == np.float32
+    on_first = points[:, 2] == 0
+    assert np.mean(on_first) == pytest.approx(0.25, abs=0.01)
+    assert np.all(points[on_first, :2].sum(1) <= 1 + 1e-6) and np.allclose(points[~on_first, 0], 1)
+    assert np.allclose(np.abs(normals[on_first]), [0, 0, 1]) and np.allclose(np.abs(normals[~on_first]), [1, 0, 0])
+    degenerate = metrics.sample_surface(vertices, np.array([[0, 1, 1]]), 10, rng)
+    assert degenerate[0].shape == (0, 3)  # no area: nothing to sample
+
+
+def test_ray_parity_matches_the_analytic_inside_test_of_the_boxes():
+    """The GT chair: a union of boxes whose long faces span many cells of the parity grid."""
+    mesh = trimesh.load(ORACLE / "gt" / "chair_a" / "model_watertight.off", process=False)
+    boxes = np.load(ORACLE / "gt" / "chair_a" / "boxes.npy")
+    points = np.random.default_rng(9).uniform(-0.55, 0.55, (100_000, 3))
+    inside = np.zeros(len(points), bool)
+    for lo, hi in boxes:
+        inside |= np.all((points > lo) & (points < hi), axis=1)
+    occ = metrics.ray_parity(mesh.vertices, mesh.faces, points)
+    assert inside.sum() > 2000 and np.array_equal(occ, inside)
+
+
 def test_ray_parity_chunks_give_the_same_answer():
     rng = np.random.default_rng(7)
     mesh = load_oracle_mesh("table_b_mc32")

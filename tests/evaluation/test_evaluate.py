@@ -144,8 +144,13 @@ def test_block_obj_parser_reads_what_mise_writes_and_declines_the_rest(tmp_path)
     import numpy as np
     import trimesh
 
-    from vitocc.evaluation.evaluate import _read_triangle_obj
+    from vitocc.evaluation.evaluate import _parse_coordinates, _read_triangle_obj
 
+    # trimesh's 8-decimal coordinates are read as scaled integers: exactly the doubles of a float parse
+    text = " ".join(f"{x:.8f}" for x in np.random.default_rng(0).uniform(-50, 50, 3000)).encode()
+    assert np.array_equal(_parse_coordinates(text), np.array([float(t) for t in text.split()]))
+    assert np.array_equal(_parse_coordinates(b"0.5\n-1 2e-3"), [0.5, -1, 0.002])  # other formats: floats
+    assert _parse_coordinates(b"1.12345678.12345678 2") is None
     sphere = trimesh.creation.icosphere(subdivisions=2)
     vertices, faces = _read_triangle_obj(sphere.export(file_type="obj").encode())  # header, v block, f block
     assert np.allclose(vertices, sphere.vertices, atol=1e-8) and np.array_equal(faces, sphere.faces)

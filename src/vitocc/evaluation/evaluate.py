@@ -32,6 +32,8 @@ from vitocc.io import atomic_path, write_json
 log = logging.getLogger(__name__)
 
 SHAPE_COLUMNS = ("class_id", "class", "model_id", "vertices", "faces")
+_DIGIT = np.isin(np.arange(256), list(b"0123456789"))  # byte -> is an ASCII digit
+_SPACE = np.isin(np.arange(256), list(b" \t\r\n"))
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if b"/" in f_block:
         f_block = re.sub(rb"/\S*", b"", f_block)
-    values = _parse_numbers(v_block.replace(b"\nv ", b"\n"), np.float64)
+    values = _parse_coordinates(v_block.replace(b"\nv ", b"\n"))
     indices = _parse_numbers(f_block.replace(b"\nf ", b"\n"), np.int64)
     if values is None or indices is None or len(values) != 3 * n_v or len(indices) != 3 * n_f or np.any(indices < 1):
         return None
@@ -223,6 +225,27 @@ def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     if len(faces) and faces.max() >= n_v:
         return None
     return values.reshape(-1, 3), faces
+
+
+def _parse_coordinates(text: bytes) -> np.ndarray | None:
+    """The numbers of `text` as float64, or None if something else is among them.
+
+    trimesh writes every coordinate with 8 decimals: such text is read as integers (points
+    removed) divided by 1e8, the same doubles as parsing the decimals (both are correctly
+    rounded) in a third of the time. Any other text is parsed as floats.
+    """
+    raw = np.frombuffer(text, np.uint8)
+    dots = np.flatnonzero(raw == ord("."))
+    if len(dots) and dots[-1] + 9 <= len(raw):
+        end = dots + 9  # where each number must end: 8 digits after its point
+        fixed = _SPACE[raw[np.minimum(end, len(raw) - 1)]] | (end == len(raw))
+        for k in range(1, 9):
+            fixed &= _DIGIT[raw[dots + k]]
+        if fixed.all():
+            scaled = _parse_numbers(text.replace(b".", b""), np.int64)
+            if scaled is not None and len(scaled) == len(dots) and np.abs(scaled).max() < 2**53:
+                return scaled / 1e8
+    return _parse_numbers(text, np.float64)
 
 
 def _parse_numbers(text: bytes, dtype: type) -> np.ndarray | None:
