@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from vitocc.errors import UserError
+from vitocc.generation import images
 from vitocc.generation.images import OBJECT_FILL, find_images, load_image
 
 
@@ -115,3 +118,30 @@ def test_missing_file_and_folders(tmp_path):
     photo().save(tmp_path / "pics" / "a.JPG")
     (tmp_path / "pics" / "readme.txt").write_text("hi")
     assert [p.name for p in find_images([tmp_path / "pics"])] == ["a.JPG", "b.png"]
+
+
+def test_sensor_noise_does_not_stretch_the_crop():
+    rng = np.random.default_rng(0)
+    noisy = np.asarray(photo(300, 300, box=(40, 150, 100, 190)), np.float64) + rng.normal(0, 8, (300, 300, 3))
+    noisy = np.clip(np.round(noisy), 0, 255).astype(np.uint8)  # ~1% of the background pixels pass the tolerance
+    opaque = np.full((300, 300), 255, np.uint8)
+    assert images.object_box(noisy, opaque) == (40, 150, 100, 190)
+    speck = np.full((5, 5, 3), 255, np.uint8)
+    speck[2, 3] = 0  # a lone dark pixel is still an object when nothing else stands out
+    assert images.object_box(speck, opaque[:5, :5]) == (3, 2, 4, 3)
+
+
+def test_a_background_that_is_not_plain_is_warned_about(tmp_path, caplog):
+    ramp = np.linspace(90, 230, 200)[:, None, None] * np.ones((200, 300, 3))  # a studio gradient, top to bottom
+    ramp[80:120, 100:200] = (150, 20, 20)
+    Image.fromarray(ramp.astype(np.uint8)).save(tmp_path / "gradient.png")
+    photo().save(tmp_path / "plain.png")
+    with caplog.at_level(logging.WARNING, logger="vitocc.generation.images"):
+        load_image(tmp_path / "plain.png")
+        load_image(tmp_path / "gradient.png", crop=False)  # the user chose the whole frame: nothing to warn about
+        assert not caplog.records
+        load_image(tmp_path / "gradient.png")
+    assert len(caplog.records) == 1
+    assert str(tmp_path / "gradient.png") in caplog.text and "not plain" in caplog.text
+    assert images.plain_border_share(ramp.astype(np.uint8)) < images.PLAIN_BORDER
+    assert images.plain_border_share(np.asarray(photo(box=(0, 50, 300, 110)))) > images.PLAIN_BORDER  # touches two sides

@@ -4,15 +4,18 @@ The model was trained on 137x137 renders of one object on a white background, fi
 about 70% of the frame. A photo or a cut-out PNG is brought to that look:
 EXIF orientation applied, transparency composited on white, 16-bit and grayscale images
 converted to 8-bit RGB, then (unless `crop=False`) cropped around the object and padded
-to a square with a margin. Every failure is one UserError naming the file.
+to a square with a margin. Every failure is one UserError naming the file. A picture whose
+background is not plain (a room, a gradient) gets a warning: neither the crop nor the
+model can tell the object from such a background (docs/real-style.md).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from vitocc.errors import UserError
 
@@ -21,6 +24,9 @@ OBJECT_FILL = 0.7  # longer side of the object / side of the square: 0.5-0.85 in
 BACKGROUND_TOLERANCE = 24  # 8-bit difference from the border colour that counts as object
 MAX_WORKING_SIDE = 2048  # huge photos are reduced to this before anything else
 WHITE = (255, 255, 255)
+PLAIN_BORDER = 0.5  # below this share of border pixels in the border's median colour, the background is not plain
+
+log = logging.getLogger(__name__)
 
 
 def load_image(path: str | Path, crop: bool = True) -> Image.Image:
@@ -47,11 +53,14 @@ def load_image(path: str | Path, crop: bool = True) -> Image.Image:
         raise UserError(f"{path}: damaged image ({reason})") from None
     if image.width == 0 or image.height == 0:
         raise UserError(f"{path}: the image has no pixels")
-    return prepare_image(image, crop=crop)
+    return prepare_image(image, crop=crop, name=str(path))
 
 
-def prepare_image(image: Image.Image, crop: bool = True) -> Image.Image:
-    """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`."""
+def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") -> Image.Image:
+    """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`.
+
+    When cropping, logs a warning naming `name` if an opaque picture's background is not plain.
+    """
     if max(image.size) > MAX_WORKING_SIDE:
         image = image.copy()
         image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
@@ -59,7 +68,15 @@ def prepare_image(image: Image.Image, crop: bool = True) -> Image.Image:
     rgb = np.asarray(rgba, dtype=np.float32)
     alpha = rgb[..., 3:] / 255.0
     rgb = np.round(rgb[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    box = object_box(rgb, np.asarray(rgba)[..., 3]) if crop else None
+    box = None
+    if crop:
+        alpha8 = np.asarray(rgba)[..., 3]
+        if alpha8.min() == 255 and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
+            log.warning("%s: the background is not plain (only %.0f%% of the border is one colour): the auto-crop "
+                        "cannot find the object and the model, trained on objects on white, will shape the "
+                        "background too; use a photo against a plain wall, or a cut-out PNG with transparency",
+                        name, 100 * plain)
+        box = object_box(rgb, alpha8)
     return square(Image.fromarray(rgb), box)
 
 
@@ -80,18 +97,36 @@ def object_box(rgb: np.ndarray, alpha: np.ndarray) -> tuple[int, int, int, int] 
     """(left, top, right, bottom) of the object in rgb (H,W,3) uint8 with alpha (H,W) uint8.
 
     The object is where alpha is set (when the image has real transparency), else where
-    the colour differs from the border's median colour. None when nothing stands out.
+    the colour differs from the border's median colour; there, isolated specks (sensor noise:
+    one stray pixel would stretch the box to the frame) are dropped by a 3x3 majority
+    filter, unless nothing else stands out. None when nothing stands out.
     """
     if alpha.min() < 255:
         mask = alpha > 127
     else:
-        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-        background = np.median(border, axis=0)
+        background = np.median(_border(rgb), axis=0)
         mask = np.abs(rgb.astype(np.int16) - background).max(axis=2) > BACKGROUND_TOLERANCE
+        despeckled = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MedianFilter(3))) > 0
+        mask = despeckled if despeckled.any() else mask
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if len(rows) == 0:
         return None
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def plain_border_share(rgb: np.ndarray) -> float:
+    """Share of the outermost pixels of rgb (H,W,3) uint8 within BACKGROUND_TOLERANCE of their median colour.
+
+    ~1 for an object on a plain backdrop (a little less when it touches the frame); far
+    lower for a room, a floor or a colour gradient.
+    """
+    border = _border(rgb).astype(np.int16)
+    return float(np.mean(np.abs(border - np.median(border, axis=0)).max(axis=1) <= BACKGROUND_TOLERANCE))
+
+
+def _border(rgb: np.ndarray) -> np.ndarray:
+    """The outermost pixels (K,3) of rgb (H,W,3), corners twice."""
+    return np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
 
 
 def square(image: Image.Image, box: tuple[int, int, int, int] | None) -> Image.Image:
