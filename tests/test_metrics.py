@@ -167,6 +167,15 @@ def test_sampling_is_area_weighted_on_the_faces_with_their_normals():
     assert degenerate[0].shape == (0, 3)  # no area: nothing to sample
 
 
+@pytest.mark.parametrize("areas", [np.random.default_rng(10).random(2000) ** 8,  # many faces per bucket
+                                   np.r_[1e6, np.full(3000, 1e-3)],  # past the vectorised steps: searched
+                                   np.r_[np.zeros(10), np.ones(100), np.zeros(5), 3.0]])  # zero-area faces
+def test_face_search_equals_searchsorted(areas):
+    cdf = np.cumsum(areas)
+    values = np.r_[0.0, cdf[3], cdf[-1], np.random.default_rng(11).random(20_000) * cdf[-1]]
+    assert np.array_equal(metrics._search_cdf(cdf, values), np.searchsorted(cdf, values, side="right"))
+
+
 def test_ray_parity_matches_the_analytic_inside_test_of_the_boxes():
     """The GT chair: a union of boxes whose long faces span many cells of the parity grid."""
     mesh = trimesh.load(ORACLE / "gt" / "chair_a" / "model_watertight.off", process=False)
