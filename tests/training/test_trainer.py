@@ -68,6 +68,20 @@ def test_resume_gives_the_same_weights_as_training_straight(tiny_cfg, tmp_path, 
     assert losses(split) == losses(straight)  # the log holds each step once, same values
 
 
+def test_schedule_steps_lets_a_run_stop_early_on_a_longer_cosine(tiny_cfg, tmp_path):
+    """3 steps on a 6-step cosine, then resumed to 6: the same learning rates as 6 straight."""
+    cosine = ["training.optimizer=adamw", "training.schedule=cosine", "training.warmup_steps=1"]
+    train(apply_overrides(tiny_cfg, cosine + ["training.max_steps=6"]), tmp_path / "straight")
+    split = tmp_path / "split"
+    train(apply_overrides(tiny_cfg, cosine + ["training.max_steps=3", "training.schedule_steps=6"]), split)
+    train(apply_overrides(tiny_cfg, cosine + ["training.max_steps=6", "training.schedule_steps=6"]), split, resume=True)
+    steps = lambda run: [r["step"] for r in _log(run) if "lr" in r]  # noqa: E731
+    rates = lambda run: [r["lr"] for r in _log(run) if "lr" in r]  # noqa: E731
+    assert steps(split) == steps(tmp_path / "straight") == [1, 2, 3, 4, 5, 6]
+    assert rates(split) == pytest.approx(rates(tmp_path / "straight"))
+    assert rates(split)[2] > 0.5 * rates(split)[0]  # a 3-step cosine would be at zero by step 3
+
+
 def test_max_epochs_and_cosine_schedule(tiny_cfg, tmp_path):
     cfg = apply_overrides(tiny_cfg, ["training.max_epochs=2", "training.optimizer=adamw", "training.schedule=cosine",
                                      "training.warmup_steps=1", "training.grad_clip=0.5"])

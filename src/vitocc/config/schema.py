@@ -58,6 +58,7 @@ class TrainingConfig:
     amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | bf16 | fp16 | off
     max_steps: int | None = None
     max_epochs: int | None = None
+    schedule_steps: int | None = None  # cosine length if not the planned last step (stop early, keep the curve)
     max_time: float | None = None  # seconds
     validate_every: int = 2000  # steps
     checkpoint_every: int = 1000  # steps

@@ -46,11 +46,16 @@ def lr_factor(step: int, schedule: str, warmup_steps: int, total_steps: int | No
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig,
                     total_steps: int | None) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-step LambdaLR over `lr_factor`; cosine needs a known number of steps."""
+    """A per-step LambdaLR over `lr_factor`; cosine needs a known number of steps.
+
+    The cosine reaches zero at `cfg.schedule_steps` when set, else at `total_steps` (the
+    planned last step), so a run can stop early on the curve of a longer one.
+    """
     if cfg.schedule not in SCHEDULES:
         raise UserError(f"training.schedule must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
+    total_steps = cfg.schedule_steps or total_steps
     if cfg.schedule == "cosine" and not total_steps:
         raise UserError("training.schedule=cosine needs a length",
-                        "set training.max_steps or training.max_epochs (or --max-steps)")
+                        "set training.max_steps, training.max_epochs or training.schedule_steps (or --max-steps)")
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, cfg.schedule, cfg.warmup_steps, total_steps))
