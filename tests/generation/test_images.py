@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +146,29 @@ def test_a_background_that_is_not_plain_is_warned_about(tmp_path, caplog):
     assert str(tmp_path / "gradient.png") in caplog.text and "not plain" in caplog.text
     assert images.plain_border_share(ramp.astype(np.uint8)) < images.PLAIN_BORDER
     assert images.plain_border_share(np.asarray(photo(box=(0, 50, 300, 110)))) > images.PLAIN_BORDER  # touches two sides
+
+
+def test_pictures_framed_like_the_training_renders_keep_their_framing(tmp_path):
+    """The object's size in a render tells the model its scale: re-cropping it to OBJECT_FILL
+    would change that, so render-like pictures (square, centred, training fill) stay as they are."""
+    examples = sorted((Path(__file__).parents[2] / "examples").glob("*.png"))
+    assert examples
+    for path in examples:  # renders of the synthetic test split
+        with Image.open(path) as original:
+            assert np.array_equal(np.asarray(load_image(path)), np.asarray(original.convert("RGB"))), path.name
+    photo(137, 137, box=(40, 45, 100, 95)).save(tmp_path / "framed.png")  # fill 0.44, centred
+    assert load_image(tmp_path / "framed.png").size == (137, 137)
+    photo(137, 137, box=(60, 60, 80, 75)).save(tmp_path / "small.png")  # fill 0.15: cropped around it
+    assert load_image(tmp_path / "small.png").size == (round(20 / OBJECT_FILL),) * 2
+
+
+@pytest.mark.parametrize("box, width, height, framed", [
+    ((40, 45, 100, 95), 137, 137, True),
+    ((40, 45, 100, 95), 180, 137, False),  # not square
+    ((0, 45, 60, 95), 137, 137, False),  # touches the edge
+    ((5, 5, 45, 45), 137, 137, False),  # off-centre
+    ((10, 10, 127, 127), 137, 137, True),  # fill 0.85
+    ((2, 2, 135, 135), 137, 137, False),  # fill 0.97: tighter than any render
+])
+def test_framed_like_render(box, width, height, framed):
+    assert images.framed_like_render(box, width, height) is framed

@@ -25,6 +25,11 @@ BACKGROUND_TOLERANCE = 24  # 8-bit difference from the border colour that counts
 MAX_WORKING_SIDE = 2048  # huge photos are reduced to this before anything else
 WHITE = (255, 255, 255)
 PLAIN_BORDER = 0.5  # below this share of border pixels in the border's median colour, the background is not plain
+# A square picture whose object fills and sits like in the training renders is kept as it is framed:
+# the object's size in the frame tells the model its scale (1st-99th percentile of 600 renders:
+# fill 0.37-0.93, centre offset <= 0.12 of the side).
+RENDER_FILL = (0.35, 0.95)
+RENDER_OFFSET = 0.15
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,20 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") 
                         "background too; use a photo against a plain wall, or a cut-out PNG with transparency",
                         name, 100 * plain)
         box = object_box(rgb, alpha8)
+        if box is not None and framed_like_render(box, rgb.shape[1], rgb.shape[0]):
+            box = None
     return square(Image.fromarray(rgb), box)
+
+
+def framed_like_render(box: tuple[int, int, int, int], width: int, height: int) -> bool:
+    """Whether an object at `box` in a width x height picture is framed like the training renders:
+    a square picture, the object clear of the edges, filling RENDER_FILL and near the centre."""
+    left, top, right, bottom = box
+    side = max(width, height)
+    fill = max(right - left, bottom - top) / side
+    offset = max(abs(left + right - width), abs(top + bottom - height)) / (2 * side)
+    return (abs(width - height) <= 0.01 * side and left > 0 and top > 0 and right < width and bottom < height
+            and RENDER_FILL[0] <= fill <= RENDER_FILL[1] and offset <= RENDER_OFFSET)
 
 
 def to_rgba8(image: Image.Image) -> Image.Image:
