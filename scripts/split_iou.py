@@ -33,8 +33,8 @@ def split_iou(source: str, split: str, per_class: int, data_path: str | None) ->
                               image_mean=model.image_mean, image_std=model.image_std)
     device = torch.device("cpu")
     loader = build_loader(dataset, 16, False, 0, device, 0)
-    return validate(model, loader, device, "bf16", cfg.test.threshold, 200_000, None,
-                    DistContext(0, 1, 0, device), False) | {"shapes": len(dataset)}
+    return validate(model, loader, device, cfg.training.amp, cfg.test.threshold, 200_000, None,
+                    DistContext(0, 1, 0, device), False)
 
 
 def main() -> None:
