@@ -152,6 +152,7 @@ def test_cli_z_up_and_nothing_built(tmp_path, capsys):
            code=2)
     err = capsys.readouterr().err
     assert "no model could be built" in err and "tower.stl" in err
+    assert err.count("no triangles") == 1  # each skipped file is reported once, in the summary
     assert json.loads((tmp_path / "other" / "build_report.json").read_text())["counts"]["failed"] == 1
 
 

@@ -38,6 +38,6 @@ def synth(
         write_preview(dest, preview)
         console.print(f"preview: {preview}")
     if report.failed:
-        for folder, reason in report.failed[:5]:
+        for folder, reason in report.failed:
             err_console.print(f"[red]failed[/red] {folder}: {reason}", markup=True, highlight=False)
         raise typer.Exit(1)

@@ -262,7 +262,7 @@ def build_models(tasks: Sequence[ModelTask], make_source: SourceFn, counts: Coun
                 report.built.append(task.folder)
             else:
                 report.failed.append((task.folder, error))
-                log.warning("%s: %s", task.folder, error)
+                log.debug("%s: %s", task.folder, error)  # the commands list failures once, at the end
             progress.advance(bar)
 
         if workers <= 1 or len(todo) <= 1:
