@@ -39,10 +39,10 @@ row per condition: input, what the model saw after the auto-crop, the mesh).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -372,15 +372,14 @@ def contact_sheet_image(shapes: list[TestShape], examples: dict[str, list], labe
 
 
 def model_label(checkpoint: str | None) -> str:
-    """The checkpoint given, or the shipped model with the commit that last changed it."""
+    """The checkpoint given, or the shipped model named by its weights' SHA-256 (what was measured,
+    committed or not)."""
     if checkpoint:
         return checkpoint
     from vitocc.models.loading import shipped_model_dir
 
-    folder = shipped_model_dir()
-    commit = subprocess.run(["git", "log", "-1", "--format=%h %ad", "--date=short", "--", "."], cwd=folder,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    return f"shipped model (commit {commit or 'unknown'})"
+    digest = hashlib.sha256((shipped_model_dir() / "model.safetensors").read_bytes()).hexdigest()
+    return f"shipped model (model.safetensors sha256 {digest[:12]})"
 
 
 def main() -> None:
