@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -185,3 +186,32 @@ def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_data
     assert (run / "generation" / "test" / "stats.json").is_file()
     assert result.summary["checkpoint"]["path"].endswith("last.pt")
     assert result.summary["generation"]["resolution"] == 16
+
+    # Meshes made with other weights (`vitocc mise --checkpoint`): the summary names those weights.
+    from vitocc.generation import generate_split
+
+    other = run / "checkpoints" / "other.pt"
+    shutil.copyfile(run / "checkpoints" / "last.pt", other)
+    generate_split(run, source=other, overwrite=True)
+    assert evaluate_run(run, workers=1).summary["checkpoint"]["path"] == str(other)
+
+
+def test_mise_warns_when_kept_meshes_come_from_other_weights(tmp_path, box_dataset, caplog):
+    import logging
+
+    from vitocc.config import load_config
+    from vitocc.generation import generate_split
+    from vitocc.models import build_model
+
+    cfg = load_config(None, ["model.encoder=resnet18", "model.c_dim=16", "model.hidden_size=16", "model.n_blocks=1",
+                             "data.img_size=32", f"data.path={box_dataset}", "data.num_workers=0",
+                             "generation.resolution0=4", "generation.upsampling_steps=1"])
+    run = write_run(tmp_path / "run", cfg, build_model(cfg, pretrained=False))
+    generate_split(run)
+    other = run / "checkpoints" / "other.pt"
+    shutil.copyfile(run / "checkpoints" / "last.pt", other)
+    next((run / "generation" / "test" / "meshes").rglob("*.obj")).unlink()
+    with caplog.at_level(logging.WARNING, logger="vitocc"):
+        stats = generate_split(run, source=other)
+    assert stats["generated"] == 1 and stats["checkpoint"]["path"] == str(other)
+    assert "1 meshes" in caplog.text and "last.pt" in caplog.text and "--overwrite" in caplog.text

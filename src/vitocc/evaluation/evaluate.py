@@ -28,6 +28,7 @@ from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
 from vitocc.io import atomic_path, write_json
+from vitocc.runs import describe_checkpoint, find_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -309,8 +310,7 @@ def _init_worker() -> None:
 def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[ShapeJob],
                       progress: Callable[[int, int], None] | None) -> None:
     """Generate the meshes that are not on disk yet with the run's checkpoint (`vitocc mise`)."""
-    ckpt_dir = run_dir / "checkpoints"
-    if not any((ckpt_dir / name).is_file() for name in ("best.pt", "last.pt")):
+    if find_checkpoint(run_dir) is None:
         raise UserError(f"{len(missing)} meshes of split '{split}' are missing (e.g. {missing[0].mesh}) and "
                         f"{run_dir} has no checkpoint to generate them",
                         "train first, or run `vitocc mise RUN_DIR` where the checkpoint is")
@@ -337,14 +337,16 @@ def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings,
              rows: list[dict], seconds: float) -> dict[str, Any]:
     """summary.json: the means, and everything needed to know what they mean."""
     gen_stats_path = run_dir / "generation" / split / "stats.json"
-    gen = asdict(cfg.generation)
+    gen_stats = {}
     if gen_stats_path.is_file():
         try:
-            gen = json.loads(gen_stats_path.read_text()).get("generation", gen)
+            gen_stats = json.loads(gen_stats_path.read_text())
         except ValueError:
             pass
-    checkpoint = next((run_dir / "checkpoints" / n for n in ("best.pt", "last.pt")
-                       if (run_dir / "checkpoints" / n).is_file()), None)
+    gen = gen_stats.get("generation", asdict(cfg.generation))
+    # The weights that made the meshes; meshes from before vitocc recorded them: the run's default.
+    checkpoint = gen_stats.get("checkpoint") or (
+        describe_checkpoint(path) if (path := find_checkpoint(run_dir)) is not None else None)
     keys = ["iou", "chamfer_l1_x10"] + [k for k in settings.metric_keys() if k != "iou"]
     definitions = {k: {"definition": results.metric_for(k).definition,
                        "better": "higher" if results.metric_for(k).higher_is_better else "lower"} for k in keys}
@@ -353,8 +355,7 @@ def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings,
         "run": str(run_dir),
         "split": split,
         "data": str(root),
-        "checkpoint": None if checkpoint is None else {
-            "path": str(checkpoint), "modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(checkpoint.stat().st_mtime))},
+        "checkpoint": checkpoint,
         "view": cfg.data.test_view,
         "generation": {**gen, "resolution": gen.get("resolution0", 0) * 2 ** gen.get("upsampling_steps", 0)},
         "evaluation": {**asdict(settings), "averaging": "mean over shapes per class, then mean over classes"},

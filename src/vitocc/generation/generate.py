@@ -8,6 +8,7 @@ input pictures in inputs/<class>/<model>.jpg and stats.json with the time of eve
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -130,10 +131,14 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     from vitocc.data.dataset import ShapeNetDataset
     from vitocc.io import write_bytes, write_json
     from vitocc.models import load_model
+    from vitocc.models.loading import checkpoint_file
+    from vitocc.runs import describe_checkpoint
 
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    model, cfg = load_model(source if source is not None else run_dir, device)
+    source = source if source is not None else run_dir
+    model, cfg = load_model(source, device)
+    checkpoint = describe_checkpoint(checkpoint_file(source))
     cfg = apply_overrides(cfg, overrides)
     gen = cfg.generation
     check_generation(gen)
@@ -146,6 +151,8 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         return out_dir / "meshes" / shape.class_id / f"{shape.model_id}.obj"
 
     todo = [i for i, s in enumerate(dataset.shapes) if overwrite or not mesh_path(s).is_file()]
+    if todo:
+        _warn_if_other_checkpoint(out_dir / "stats.json", checkpoint["path"], len(dataset) - len(todo))
     seconds = dict.fromkeys(STAGES, 0.0)
     per_shape, failed = [], []
     done = 0
@@ -185,6 +192,7 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     stats = {
         "split": split,
         "device": str(device),
+        "checkpoint": checkpoint,
         "generation": asdict(gen),
         "shapes": len(dataset),
         "generated": n,
@@ -204,6 +212,19 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         return stats  # nothing was generated: keep the figures of the run that made the meshes
     write_json(out_dir / "stats.json", stats)
     return stats
+
+
+def _warn_if_other_checkpoint(stats_path: Path, checkpoint: str, kept: int) -> None:
+    """Warn when meshes kept on disk were made by other weights than the ones generating now."""
+    if kept == 0 or not stats_path.is_file():
+        return
+    try:
+        previous = json.loads(stats_path.read_text()).get("checkpoint", {}).get("path")
+    except (ValueError, AttributeError):
+        return
+    if previous and previous != checkpoint:
+        log.warning("%d meshes in %s were made with %s, the new ones with %s: pass --overwrite to remake "
+                    "them all with one checkpoint", kept, stats_path.parent, previous, checkpoint)
 
 
 MESH_FORMATS = (".obj", ".ply", ".off", ".stl", ".glb")

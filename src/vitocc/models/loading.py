@@ -15,10 +15,10 @@ from vitocc.config import Config, config_from_dict, load_config, save_config
 from vitocc.errors import UserError
 from vitocc.io import atomic_path
 from vitocc.models.onet import OccupancyNetwork, build_model
+from vitocc.runs import find_checkpoint
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.yaml"
-CHECKPOINT_NAMES = ("best.pt", "last.pt")  # preferred first
 
 
 def shipped_model_dir() -> Path:
@@ -28,12 +28,20 @@ def shipped_model_dir() -> Path:
 
 def resolve_checkpoint(run_dir: Path) -> Path:
     """checkpoints/best.pt of a run directory, else checkpoints/last.pt."""
-    for name in CHECKPOINT_NAMES:
-        path = run_dir / "checkpoints" / name
-        if path.is_file():
-            return path
-    raise UserError(f"run directory {run_dir} has no checkpoints/best.pt or last.pt",
-                    "train it first (vitocc train --out DIR), or give a checkpoint file")
+    path = find_checkpoint(run_dir)
+    if path is None:
+        raise UserError(f"run directory {run_dir} has no checkpoints/best.pt or last.pt",
+                        "train it first (vitocc train --out DIR), or give a checkpoint file")
+    return path
+
+
+def checkpoint_file(source: str | Path | None) -> Path:
+    """The file `load_model(source)` reads: a run directory's best.pt (else last.pt), the
+    shipped model's weights for None, else `source` itself."""
+    if source is None:
+        return shipped_model_dir() / WEIGHTS_FILE
+    path = Path(source).expanduser()
+    return resolve_checkpoint(path) if path.is_dir() else path
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -77,25 +85,19 @@ def load_model(source: str | Path | None, device: torch.device | str = "cpu") ->
     `source`: a training checkpoint (.pt), a run directory (its best.pt, else last.pt), a
     .safetensors file with config.yaml beside it, or None for the model shipped in the package.
     """
-    if source is None:
-        weights = shipped_model_dir() / WEIGHTS_FILE
-        if not weights.is_file():
+    path = checkpoint_file(source)
+    if not path.is_file():
+        if source is None:
             raise UserError("no checkpoint was given and no shipped model is installed",
                             "pass --checkpoint RUN_DIR|CKPT.pt|model.safetensors")
-        model, cfg = _from_safetensors(weights)
+        raise UserError(f"checkpoint {path} does not exist")
+    if path.suffix == ".safetensors":
+        model, cfg = _from_safetensors(path)
     else:
-        path = Path(source).expanduser()
-        if path.is_dir():
-            path = resolve_checkpoint(path)
-        if not path.is_file():
-            raise UserError(f"checkpoint {path} does not exist")
-        if path.suffix == ".safetensors":
-            model, cfg = _from_safetensors(path)
-        else:
-            ckpt = read_checkpoint(path)
-            cfg = config_from_dict(ckpt["config"])
-            model = build_model(cfg, pretrained=False)
-            _state_dict_into(model, ckpt["model"], path)
+        ckpt = read_checkpoint(path)
+        cfg = config_from_dict(ckpt["config"])
+        model = build_model(cfg, pretrained=False)
+        _state_dict_into(model, ckpt["model"], path)
     return model.to(device).eval(), cfg
 
 

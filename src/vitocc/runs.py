@@ -1,0 +1,24 @@
+"""Where a run directory keeps its checkpoints, and how results name the weights that made
+them. Torch-free, so that reading results does not pay for importing torch."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+CHECKPOINT_NAMES = ("best.pt", "last.pt")  # preferred first
+
+
+def find_checkpoint(run_dir: str | Path) -> Path | None:
+    """checkpoints/best.pt of a run directory, else checkpoints/last.pt, else None."""
+    for name in CHECKPOINT_NAMES:
+        path = Path(run_dir) / "checkpoints" / name
+        if path.is_file():
+            return path
+    return None
+
+
+def describe_checkpoint(path: str | Path) -> dict[str, str]:
+    """{'path', 'modified'} of a weights file: the record of which weights made a result."""
+    modified = time.localtime(Path(path).stat().st_mtime)
+    return {"path": str(path), "modified": time.strftime("%Y-%m-%dT%H:%M:%S", modified)}
