@@ -136,9 +136,9 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
 
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    source = source if source is not None else run_dir
-    model, cfg = load_model(source, device)
-    checkpoint = describe_checkpoint(checkpoint_file(source))
+    weights = checkpoint_file(source if source is not None else run_dir)
+    model, cfg = load_model(weights, device)
+    checkpoint = describe_checkpoint(weights)
     cfg = apply_overrides(cfg, overrides)
     gen = cfg.generation
     check_generation(gen)
