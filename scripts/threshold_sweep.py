@@ -16,10 +16,9 @@ import time
 
 import torch
 
-from vitocc.data.dataset import ShapeNetDataset
-from vitocc.data.loader import build_loader
+from split_iou import split_loader  # scripts/ is on the path when a script in it runs
+
 from vitocc.devices import autocast
-from vitocc.models import load_model
 from vitocc.training.validation import decode_chunked, occupancy_iou
 
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -28,15 +27,7 @@ THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 def sweep(source: str | None, split: str, per_class: int | None, thresholds: tuple[float, ...],
           data_path: str | None = None) -> tuple[int, list[float]]:
     """(shapes scored, mean point IoU at each threshold) of `source` (None: the shipped model)."""
-    model, cfg = load_model(source, "cpu")
-    model.eval()
-    data = cfg.data
-    data.max_models_per_class = per_class
-    if data_path:
-        data.path = data_path
-    dataset = ShapeNetDataset(data.path, split, data, ("points_iou", "inputs"),
-                              image_mean=model.image_mean, image_std=model.image_std)
-    loader = build_loader(dataset, 8, False, 0, torch.device("cpu"), 0)
+    model, cfg, loader = split_loader(source, split, per_class, data_path, ("points_iou", "inputs"))
     sums, count = torch.zeros(len(thresholds), dtype=torch.float64), 0
     with torch.no_grad(), autocast(torch.device("cpu"), cfg.generation.amp):
         for batch in loader:
