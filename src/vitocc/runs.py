@@ -6,13 +6,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-CHECKPOINT_NAMES = ("best.pt", "last.pt")  # preferred first
+BEST = "best.pt"  # the best validation IoU so far
+LAST = "last.pt"  # the latest step, what --resume continues from
+CHECKPOINT_NAMES = (BEST, LAST)  # preferred first
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "checkpoints"
 
 
 def find_checkpoint(run_dir: str | Path) -> Path | None:
     """checkpoints/best.pt of a run directory, else checkpoints/last.pt, else None."""
     for name in CHECKPOINT_NAMES:
-        path = Path(run_dir) / "checkpoints" / name
+        path = checkpoint_dir(run_dir) / name
         if path.is_file():
             return path
     return None

@@ -18,14 +18,6 @@ import torch
 from vitocc.io import atomic_path
 from vitocc.models.loading import read_checkpoint
 
-LAST = "last.pt"
-BEST = "best.pt"
-
-
-def checkpoint_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "checkpoints"
-
-
 def rng_state() -> dict[str, Any]:
     """torch (CPU and CUDA), numpy and random generator states as tensors and plain values."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()

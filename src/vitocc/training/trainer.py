@@ -20,10 +20,9 @@ from vitocc.data.loader import batch_to_device, build_loader, take_broken
 from vitocc.devices import amp_dtype, autocast, needs_grad_scaler
 from vitocc.errors import UserError
 from vitocc.models.onet import build_model, occupancy_loss
+from vitocc.runs import BEST, LAST, checkpoint_dir
 from vitocc.training import distributed
-from vitocc.training.checkpoints import (
-    BEST, LAST, checkpoint_dir, load_checkpoint, rng_state, save_checkpoint, set_rng_state,
-)
+from vitocc.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from vitocc.training.reporting import RunLog, TrainProgress
 from vitocc.training.schedules import build_optimizer, build_scheduler
 from vitocc.training.validation import validate
