@@ -14,7 +14,7 @@ from vitocc.config import DataConfig
 from vitocc.data import cameras, layout
 from vitocc.data.dataset import ShapeNetDataset
 from vitocc.data.loader import EpochSampler, build_loader, take_broken
-from vitocc.data.transforms import image_to_tensor
+from vitocc.data.transforms import image_to_tensor, jitter_points, subsample_points
 from vitocc.errors import UserError
 
 CPU = torch.device("cpu")
@@ -168,3 +168,39 @@ def test_epoch_sampler_shards_cover_the_epoch():
     assert {i for s in shards for i, _ in s} == set(range(10))
     evaluation = [list(EpochSampler(10, shuffle=False, rank=r, world_size=3)) for r in range(3)]
     assert sorted(i for s in evaluation for i, _ in s) == list(range(10))  # each once, no padding
+
+
+def _distance_to_boxes(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Exact distance (N,) of points to the surface of a union of boxes (0 inside is not needed:
+    inside points are measured to the nearest face of their box)."""
+    outside = np.maximum(np.maximum(boxes[None, :, 0] - points[:, None], points[:, None] - boxes[None, :, 1]), 0)
+    to_box = np.sqrt((outside**2).sum(2))  # (N, b), 0 inside the box
+    inside_gap = np.minimum(points[:, None] - boxes[None, :, 0], boxes[None, :, 1] - points[:, None]).min(2)
+    return np.where(to_box > 0, to_box, inside_gap).min(1)
+
+
+def test_surface_fraction_draws_that_share_near_the_surface_and_keeps_labels(box_dataset):
+    uniform = ShapeNetDataset(box_dataset, "train", _cfg(points_subsample=2000), fields=("points",), train=True)
+    near = ShapeNetDataset(box_dataset, "train", _cfg(points_subsample=2000, surface_fraction=0.5, surface_band=0.03),
+                           fields=("points",), train=True)
+    boxes = np.load(box_dataset / "03001627" / "627model00" / "boxes.npy")
+    shares = []
+    for data in (uniform, near):
+        item = data[(0, 7)]
+        pts = item["points"].numpy()
+        assert (inside_boxes(pts, boxes) == item["points.occ"].numpy().astype(bool)).mean() > 0.99
+        shares.append((_distance_to_boxes(pts, boxes) < 0.03 + 0.01).mean())  # + pointcloud spacing
+    base = shares[0]
+    assert base < 0.3 and shares[1] > 0.5 + 0.5 * base - 0.05  # half drawn near, plus the uniform half's share
+    # fraction 0 is the paper's stream: uniform draws, then jitter, from the item's seed
+    rng = np.random.default_rng(3)
+    raw, occ = layout.read_points_npz(uniform.shapes[1].folder / "points.npz", dtype=None)
+    expected = jitter_points(*subsample_points(raw, occ, 2000, rng)[:1], 1e-4, rng)
+    assert np.array_equal(uniform[(1, 3)]["points"].numpy(), expected)
+    evaluation = ShapeNetDataset(box_dataset, "val", _cfg(surface_fraction=1.0), fields=("points",))
+    assert torch.equal(evaluation[0]["points"], ShapeNetDataset(box_dataset, "val", _cfg(), fields=("points",))[0]["points"])
+
+
+def test_surface_fraction_out_of_range_is_a_user_error(box_dataset):
+    with pytest.raises(UserError, match="surface_fraction"):
+        ShapeNetDataset(box_dataset, "train", _cfg(surface_fraction=1.5), train=True)

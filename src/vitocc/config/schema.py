@@ -26,6 +26,8 @@ class DataConfig:
     points_file: str = "points.npz"
     points_subsample: int = 2048
     points_noise: float = 1e-4  # float16 files: jitter to break ties, as the reference
+    surface_fraction: float = 0.0  # share of training points drawn near the surface (paper: 0, all uniform)
+    surface_band: float = 0.02  # "near": within this distance of a pointcloud.npz point (unit cube)
     pointcloud_file: str = "pointcloud.npz"
     skip_broken: bool = False
     num_workers: int = 4

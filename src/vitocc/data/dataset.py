@@ -4,7 +4,9 @@ An item is a dict of tensors named after its fields plus `class_id`, `model_id` 
 `index`:
 
 - `points` (T,3) float32 and `points.occ` (T,) float32: `data.points_subsample` points of
-  points.npz drawn with replacement, jittered by `data.points_noise` (float16 files);
+  points.npz drawn with replacement, jittered by `data.points_noise` (float16 files); in
+  training, a share `data.surface_fraction` of them (default 0) among the points within
+  `data.surface_band` of the surface;
 - `points_iou` (N,3) and `points_iou.occ` (N,): all points, jittered, for validation IoU;
 - `inputs` (3,S,S) float32: one view resized to `data.img_size` and normalised with the
   encoder's mean/std: a random view in training, view `data.test_view` otherwise;
@@ -33,7 +35,8 @@ from PIL import Image
 from vitocc.config import DataConfig
 from vitocc.data import layout
 from vitocc.data.layout import ShapeEntry, list_shapes, select_classes  # noqa: F401 (re-exported)
-from vitocc.data.transforms import image_to_tensor, jitter_points, subsample_points
+from vitocc.data.transforms import (image_to_tensor, jitter_points, near_surface_indices, subsample_near_surface,
+                                    subsample_points)
 from vitocc.errors import UserError
 
 FIELDS = ("points", "points_iou", "inputs", "pointcloud", "cameras")
@@ -86,6 +89,9 @@ class ShapeNetDataset(torch.utils.data.Dataset):
         unknown = set(fields) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}; valid: {FIELDS}")
+        if not 0 <= cfg.surface_fraction <= 1 or cfg.surface_band <= 0:
+            raise UserError(f"data.surface_fraction must be in [0, 1] and data.surface_band > 0, got "
+                            f"{cfg.surface_fraction} and {cfg.surface_band}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"data set folder {self.root} does not exist",
@@ -102,6 +108,7 @@ class ShapeNetDataset(torch.utils.data.Dataset):
             raise UserError(f"split '{split}' of {self.root} has no models",
                             f"check the {split}.lst files of the classes {', '.join(self.classes)}")
         self._view_counts: dict[int, int] = {}
+        self._near: dict[int, np.ndarray] = {}  # shape index -> its points near the surface
 
     def __len__(self) -> int:
         return len(self.shapes)
@@ -138,6 +145,14 @@ class ShapeNetDataset(torch.utils.data.Dataset):
             self._view_counts[index] = count
         return self._view_counts[index]
 
+    def near_surface(self, index: int, points: np.ndarray) -> np.ndarray:
+        """Indices of the points of shape `index` within `data.surface_band` of its surface
+        (pointcloud.npz); computed once per shape and worker (a kd-tree query, 20-50 ms)."""
+        if index not in self._near:
+            surface, _ = _read(self.shapes[index].folder / self.cfg.pointcloud_file, layout.read_pointcloud_npz)
+            self._near[index] = near_surface_indices(points, surface, self.cfg.surface_band)
+        return self._near[index]
+
     def load(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         """Read shape `index` with the randomness of `rng` (view first, then points, then jitter)."""
         shape = self.shapes[index]
@@ -151,7 +166,11 @@ class ShapeNetDataset(torch.utils.data.Dataset):
         if "points" in self.fields or "points_iou" in self.fields:
             points, occ = _read(shape.folder / self.cfg.points_file, lambda p: layout.read_points_npz(p, dtype=None))
             if "points" in self.fields:
-                sub, sub_occ = subsample_points(points, occ, self.cfg.points_subsample, rng)
+                if self.train and self.cfg.surface_fraction > 0:
+                    sub, sub_occ = subsample_near_surface(points, occ, self.near_surface(index, points),
+                                                          self.cfg.points_subsample, self.cfg.surface_fraction, rng)
+                else:
+                    sub, sub_occ = subsample_points(points, occ, self.cfg.points_subsample, rng)
                 item["points"] = torch.from_numpy(jitter_points(sub, self.cfg.points_noise, rng))
                 item["points.occ"] = torch.from_numpy(sub_occ.astype(np.float32))
             if "points_iou" in self.fields:

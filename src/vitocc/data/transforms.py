@@ -34,6 +34,30 @@ def subsample_points(points: np.ndarray, occ: np.ndarray, n: int,
     return points[idx].astype(np.float32), occ[idx]
 
 
+def subsample_near_surface(points: np.ndarray, occ: np.ndarray, near: np.ndarray, n: int, fraction: float,
+                           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`subsample_points`, with round(`fraction` * n) of the draws from the rows `near`.
+
+    `near` (K,) int: indices of the points close to the surface (see
+    :func:`near_surface_indices`). The choice depends on a point's position only, not its label,
+    so the occupancy probability at a position (what the network learns) is unchanged; thin
+    parts, a few per mille of the uniform points, get many more labelled points around them.
+    """
+    n_near = int(round(fraction * n)) if len(near) else 0
+    idx = np.concatenate([np.take(near, rng.integers(0, len(near), size=n_near)),
+                          rng.integers(0, len(points), size=n - n_near)])
+    return points[idx].astype(np.float32), occ[idx]
+
+
+def near_surface_indices(points: np.ndarray, surface: np.ndarray, band: float) -> np.ndarray:
+    """Indices (K,) int32 of the points (N,3) within `band` of the nearest of the surface points (M,3)."""
+    from pykdtree.kdtree import KDTree
+
+    tree = KDTree(np.ascontiguousarray(surface, np.float32))
+    distance, _ = tree.query(np.ascontiguousarray(points, np.float32), k=1, distance_upper_bound=band)
+    return np.flatnonzero(distance <= band).astype(np.int32)
+
+
 def jitter_points(points: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """points (N,3) as float32 plus Gaussian noise of std `sigma`: float16 files have ties to break."""
     if sigma <= 0:
