@@ -18,7 +18,7 @@ def mise(
     data: Optional[Path] = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
     resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
     upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default: the run's generation.threshold, 0.2 unless set)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
     points_batch: Optional[int] = typer.Option(None, "--points-batch", help="Decoder points per call: bounds memory (default 1,000,000)."),
     amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),

@@ -20,7 +20,7 @@ def reconstruct(
     preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
     resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
     upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default 0.2)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default: the model's generation.threshold; 0.45 for the shipped model)."),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
     amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop", help="Keep the whole frame (padded to a square) instead of cropping around the object."),

@@ -39,9 +39,10 @@ def subsample_near_surface(points: np.ndarray, occ: np.ndarray, near: np.ndarray
     """Like :func:`subsample_points`, with round(`fraction` * n) of the draws from the rows `near`.
 
     `near` (K,) int: indices of the points close to the surface (see
-    :func:`near_surface_indices`). The choice depends on a point's position only, not its label,
-    so the occupancy probability at a position (what the network learns) is unchanged; thin
-    parts, a few per mille of the uniform points, get many more labelled points around them.
+    :func:`near_surface_indices`). Thin parts, a few per mille of the uniform points, get many
+    more labelled points around them. The choice depends on a point's position, not its label,
+    but a network unsure of where the surface is learns higher probabilities near it, so the
+    best occupancy threshold moves up (docs/train.md).
     """
     n_near = int(round(fraction * n)) if len(near) else 0
     idx = np.concatenate([np.take(near, rng.integers(0, len(near), size=n_near)),
