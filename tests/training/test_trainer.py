@@ -96,6 +96,21 @@ def test_cpu_bf16_autocast_trains(tiny_cfg, tmp_path):
     assert result.step == 2 and torch.isfinite(torch.tensor(result.val["val_loss"]))
 
 
+def test_near_surface_points_train_in_a_loader_worker_and_say_what_they_change(tiny_cfg, tmp_path, caplog):
+    cfg = apply_overrides(tiny_cfg, ["training.max_steps=2", "data.surface_fraction=0.5", "data.num_workers=1"])
+    logger = logging.getLogger("vitocc")
+    logger.addHandler(caplog.handler)
+    caplog.set_level("INFO", logger="vitocc")
+    try:
+        result = train(cfg, tmp_path / "run")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert result.step == 2 and torch.isfinite(torch.tensor(result.val["val_loss"]))
+    assert any("surface_fraction 0.5" in r.getMessage() and "test.threshold 0.2" in r.getMessage()
+               for r in caplog.records)
+    assert load_model(tmp_path / "run")[1].data.surface_fraction == 0.5  # the run remembers its sampling
+
+
 def test_run_directory_errors(tiny_cfg, tmp_path):
     with pytest.raises(UserError, match="last.pt does not exist"):
         train(tiny_cfg, tmp_path / "new", resume=True)

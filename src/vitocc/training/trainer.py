@@ -264,6 +264,10 @@ class Trainer:
         if self.ctx.is_main:
             log.info("training %s on %s: %d shapes, %d steps per epoch, run directory %s", self.cfg.model.encoder,
                      self.device, len(self.train_loader.dataset), self.steps_per_epoch, self.run_dir)
+            if self.cfg.data.surface_fraction > 0:
+                log.info("data.surface_fraction %g moves the best occupancy threshold up; validation uses "
+                         "test.threshold %g: pick it with scripts/threshold_sweep.py (docs/train.md)",
+                         self.cfg.data.surface_fraction, self.cfg.test.threshold)
         try:
             with self.progress:
                 reason = self._train_epochs()
