@@ -171,8 +171,8 @@ def test_epoch_sampler_shards_cover_the_epoch():
 
 
 def _distance_to_boxes(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Exact distance (N,) of points to the surface of a union of boxes (0 inside is not needed:
-    inside points are measured to the nearest face of their box)."""
+    """Distance (N,) of points to the nearest box (outside) or to the nearest face of the box they
+    are in: the distance to the surface for one box, a close stand-in for a union of a few."""
     outside = np.maximum(np.maximum(boxes[None, :, 0] - points[:, None], points[:, None] - boxes[None, :, 1]), 0)
     to_box = np.sqrt((outside**2).sum(2))  # (N, b), 0 inside the box
     inside_gap = np.minimum(points[:, None] - boxes[None, :, 0], boxes[None, :, 1] - points[:, None]).min(2)
