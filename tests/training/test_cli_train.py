@@ -27,7 +27,10 @@ def test_ctrl_c_saves_last_and_resume_continues(tiny_overrides, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "vitocc", "train", "--out", str(run), "--gpu", "-1", "--max-steps", "100000",
            *_sets(tiny_overrides + ["training.checkpoint_every=1000", "training.validate_every=1000"])]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal, even when pytest itself runs in the background (`pytest &`), where
+    # SIGINT is ignored and Python, inheriting that, would never raise KeyboardInterrupt.
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = run / "log.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not log.is_file() or len(log.read_text().splitlines()) < 3):
