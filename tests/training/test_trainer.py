@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -18,6 +19,19 @@ from vitocc.training.trainer import Trainer
 
 def _log(run):
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+@contextlib.contextmanager
+def _vitocc_log(caplog, level: str):
+    """caplog receives the `vitocc` logger's records at `level` and above, inside the block
+    (the logger may not propagate: the CLI routes it through rich)."""
+    caplog.set_level(level, logger="vitocc")
+    logger = logging.getLogger("vitocc")
+    logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
 
 
 def test_run_directory_layout_checkpoints_and_log(tiny_cfg, tmp_path):
@@ -98,13 +112,8 @@ def test_cpu_bf16_autocast_trains(tiny_cfg, tmp_path):
 
 def test_near_surface_points_train_in_a_loader_worker_and_say_what_they_change(tiny_cfg, tmp_path, caplog):
     cfg = apply_overrides(tiny_cfg, ["training.max_steps=2", "data.surface_fraction=0.5", "data.num_workers=1"])
-    logger = logging.getLogger("vitocc")
-    logger.addHandler(caplog.handler)
-    caplog.set_level("INFO", logger="vitocc")
-    try:
+    with _vitocc_log(caplog, "INFO"):
         result = train(cfg, tmp_path / "run")
-    finally:
-        logger.removeHandler(caplog.handler)
     assert result.step == 2 and torch.isfinite(torch.tensor(result.val["val_loss"]))
     assert any("surface_fraction 0.5" in r.getMessage() and "test.threshold 0.2" in r.getMessage()
                for r in caplog.records)
@@ -133,13 +142,8 @@ def test_skip_broken_trains_on_and_warns_once_per_epoch(tiny_overrides, write_bo
     cfg = load_config(None, tiny_overrides + [f"data.path={root}", "data.n_views=1", "training.max_epochs=2"])
     with pytest.raises(UserError, match=f"cannot read {bad}"):
         train(cfg, tmp_path / "strict")
-    caplog.set_level("WARNING", logger="vitocc")
-    logger = logging.getLogger("vitocc")  # may not propagate (the CLI routes it through rich)
-    logger.addHandler(caplog.handler)
-    try:
+    with _vitocc_log(caplog, "WARNING"):
         result = train(apply_overrides(cfg, ["data.skip_broken=true"]), tmp_path / "lenient")
-    finally:
-        logger.removeHandler(caplog.handler)
     assert result.step == 4  # 4 training shapes, batch 2: the broken one only shrinks its batch
     # one per epoch; only warnings count (this test's tmp path has "broken" in its name, so
     # an INFO line of the strict run above names it too when the logger propagates)
