@@ -161,11 +161,21 @@ def _write_results(out_dir: Path, settings: EvalSettings, rows: list[dict], per_
     write_json(out_dir / "summary.json", _json_safe(summary))
 
 
-def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
-    """Evaluate one mesh, write its cache entry and return its per_shape.csv row.
+@dataclass
+class ShapeInputs:
+    """What :func:`read_shape` read for one job: mesh, GT, the generator that goes on to draw the
+    surface samples, and the seconds it took; or only `error` when a file could not be read."""
 
-    A mesh or GT file that cannot be read gives `{"error": message}` instead.
-    """
+    vertices: np.ndarray | None = None
+    faces: np.ndarray | None = None
+    gt: metrics.GroundTruth | None = None
+    rng: np.random.Generator | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def read_shape(job: ShapeJob, settings: EvalSettings) -> ShapeInputs:
+    """Read one job's mesh and GT (the IoU points jittered with the shape's own generator)."""
     start = time.perf_counter()
     try:
         vertices, faces = load_mesh(job.mesh)
@@ -173,15 +183,33 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
         gt = metrics.load_ground_truth(job.gt_folder, rng, settings.points_noise,
                                        settings.points_file, settings.pointcloud_file)
     except (OSError, ValueError, KeyError, EOFError, IndexError) as exc:
-        return {"error": f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}"}
-    result = metrics.evaluate_mesh(vertices, faces, gt, rng, settings.n_points, settings.thresholds, settings.inside)
+        return ShapeInputs(error=f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}")
+    return ShapeInputs(vertices, faces, gt, rng, time.perf_counter() - start)
+
+
+def score_shape(job: ShapeJob, settings: EvalSettings, inputs: ShapeInputs) -> dict:
+    """The metrics of what :func:`read_shape` read: write the cache entry, return the per_shape.csv
+    row (`{"error": message}` for a shape that could not be read)."""
+    if inputs.error is not None:
+        return {"error": inputs.error}
+    start = time.perf_counter()
+    result = metrics.evaluate_mesh(inputs.vertices, inputs.faces, inputs.gt, inputs.rng, settings.n_points,
+                                   settings.thresholds, settings.inside)
     row = {"class_id": job.class_id, "class": job.class_name, "model_id": job.model_id,
-           "vertices": len(vertices), "faces": len(faces), **result.to_row(),
-           "seconds": time.perf_counter() - start}
+           "vertices": len(inputs.vertices), "faces": len(inputs.faces), **result.to_row(),
+           "seconds": inputs.seconds + time.perf_counter() - start}
     # no fsync: a cache entry lost in a crash is only recomputed (entries are checked on reading)
     with atomic_path(job.cache, fsync=False) as tmp:
         tmp.write_text(json.dumps({"key": _cache_key(job, settings), "row": row}))
     return row
+
+
+def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
+    """Evaluate one mesh, write its cache entry and return its per_shape.csv row.
+
+    A mesh or GT file that cannot be read gives `{"error": message}` instead.
+    """
+    return score_shape(job, settings, read_shape(job, settings))
 
 
 def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -278,12 +306,23 @@ def _read_cache(job: ShapeJob, settings: EvalSettings) -> dict | None:
 def _run_jobs(jobs: list[ShapeJob], settings: EvalSettings, workers: int, index: list[int], done: int,
               total: int, progress: Callable[[int, int], None] | None):
     """Yield (index, row) as shapes finish, in this process (1 worker) or in a process pool."""
-    if workers == 1 or len(jobs) <= 1:
-        for i, job in zip(index, jobs):
-            yield i, evaluate_shape(job, settings)
-            done += 1
-            if progress:
-                progress(done, total)
+    if not jobs:
+        return
+    if workers == 1 or len(jobs) == 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # a thread reads the next shape while this one is scored: reading is mostly zlib and
+        # numpy work that releases the GIL, so it runs on the core the scoring leaves free
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            ahead = reader.submit(read_shape, jobs[0], settings)
+            for k, (i, job) in enumerate(zip(index, jobs)):
+                inputs = ahead.result()
+                if k + 1 < len(jobs):
+                    ahead = reader.submit(read_shape, jobs[k + 1], settings)
+                yield i, score_shape(job, settings, inputs)
+                done += 1
+                if progress:
+                    progress(done, total)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
