@@ -340,10 +340,12 @@ def empty_metrics(thresholds: Sequence[float] = FSCORE_THRESHOLDS) -> ShapeMetri
 
 def evaluate_mesh(vertices: np.ndarray, faces: np.ndarray, gt: GroundTruth, rng: np.random.Generator,
                   n_points: int = N_SURFACE_POINTS, thresholds: Sequence[float] = FSCORE_THRESHOLDS,
-                  inside: str = "ray") -> ShapeMetrics:
+                  inside: str = "ray", occupancy: np.ndarray | None = None) -> ShapeMetrics:
     """Every metric of one predicted mesh (vertices (V,3), faces (F,3)) against its GT.
 
     `rng` draws the surface samples; the result varies with it only by sampling noise.
+    `occupancy`: the inside test's (N,) bool answer for gt.points when it is already known
+    (`vitocc evaluate` runs it on a reading thread); None runs the `inside` method here.
     """
     vertices = np.asarray(vertices, np.float64)
     faces = np.asarray(faces, np.int64).reshape(-1, 3)
@@ -351,7 +353,7 @@ def evaluate_mesh(vertices: np.ndarray, faces: np.ndarray, gt: GroundTruth, rng:
     if len(pred_points) == 0:  # no area to sample
         return empty_metrics(thresholds)
     surface = surface_metrics(pred_points, pred_normals, gt.surface, gt.normals, thresholds)
-    occ = inside_mesh(vertices, faces, gt.points, inside)
+    occ = inside_mesh(vertices, faces, gt.points, inside) if occupancy is None else occupancy
     return ShapeMetrics(iou=iou(occ, gt.occ), **surface)
 
 

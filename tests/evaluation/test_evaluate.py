@@ -69,7 +69,7 @@ def test_rerun_uses_the_cache_and_reevaluates_changed_meshes(tmp_path, eval_data
     assert (run / "evaluation" / "test" / "per_shape.csv").is_file()
 
 
-def test_one_worker_reading_ahead_and_two_processes_give_the_same_rows(tmp_path, eval_data, make_run):
+def test_one_worker_preparing_ahead_and_two_processes_give_the_same_rows(tmp_path, eval_data, make_run):
     run = make_run(tmp_path, "run", eval_data, shift=0.03, empty=("627model07",))
     one = evaluate_run(run, workers=1)
     shutil.rmtree(run / "evaluation")

@@ -162,20 +162,23 @@ def _write_results(out_dir: Path, settings: EvalSettings, rows: list[dict], per_
 
 
 @dataclass
-class ShapeInputs:
-    """What :func:`read_shape` read for one job: mesh, GT, the generator that goes on to draw the
-    surface samples, and the seconds it took; or only `error` when a file could not be read."""
+class PreparedShape:
+    """What :func:`prepare_shape` did for one job: mesh, GT, the inside test of the GT's IoU
+    points, the generator that goes on to draw the surface samples and the seconds it took; or
+    only `error` when a file could not be read."""
 
     vertices: np.ndarray | None = None
     faces: np.ndarray | None = None
     gt: metrics.GroundTruth | None = None
+    occupancy: np.ndarray | None = None
     rng: np.random.Generator | None = None
     seconds: float = 0.0
     error: str | None = None
 
 
-def read_shape(job: ShapeJob, settings: EvalSettings) -> ShapeInputs:
-    """Read one job's mesh and GT (the IoU points jittered with the shape's own generator)."""
+def prepare_shape(job: ShapeJob, settings: EvalSettings) -> PreparedShape:
+    """Everything of one job before the surface samples: read its mesh and GT (the IoU points
+    jittered with the shape's own generator) and run the inside test on the IoU points."""
     start = time.perf_counter()
     try:
         vertices, faces = load_mesh(job.mesh)
@@ -183,21 +186,22 @@ def read_shape(job: ShapeJob, settings: EvalSettings) -> ShapeInputs:
         gt = metrics.load_ground_truth(job.gt_folder, rng, settings.points_noise,
                                        settings.points_file, settings.pointcloud_file)
     except (OSError, ValueError, KeyError, EOFError, IndexError) as exc:
-        return ShapeInputs(error=f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}")
-    return ShapeInputs(vertices, faces, gt, rng, time.perf_counter() - start)
+        return PreparedShape(error=f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}")
+    occupancy = metrics.inside_mesh(vertices, faces, gt.points, settings.inside)
+    return PreparedShape(vertices, faces, gt, occupancy, rng, time.perf_counter() - start)
 
 
-def score_shape(job: ShapeJob, settings: EvalSettings, inputs: ShapeInputs) -> dict:
-    """The metrics of what :func:`read_shape` read: write the cache entry, return the per_shape.csv
-    row (`{"error": message}` for a shape that could not be read)."""
-    if inputs.error is not None:
-        return {"error": inputs.error}
+def score_shape(job: ShapeJob, settings: EvalSettings, shape: PreparedShape) -> dict:
+    """The metrics of a prepared shape: write its cache entry, return its per_shape.csv row
+    (`{"error": message}` for a shape that could not be read)."""
+    if shape.error is not None:
+        return {"error": shape.error}
     start = time.perf_counter()
-    result = metrics.evaluate_mesh(inputs.vertices, inputs.faces, inputs.gt, inputs.rng, settings.n_points,
-                                   settings.thresholds, settings.inside)
+    result = metrics.evaluate_mesh(shape.vertices, shape.faces, shape.gt, shape.rng, settings.n_points,
+                                   settings.thresholds, settings.inside, shape.occupancy)
     row = {"class_id": job.class_id, "class": job.class_name, "model_id": job.model_id,
-           "vertices": len(inputs.vertices), "faces": len(inputs.faces), **result.to_row(),
-           "seconds": inputs.seconds + time.perf_counter() - start}
+           "vertices": len(shape.vertices), "faces": len(shape.faces), **result.to_row(),
+           "seconds": shape.seconds + time.perf_counter() - start}
     # no fsync: a cache entry lost in a crash is only recomputed (entries are checked on reading)
     with atomic_path(job.cache, fsync=False) as tmp:
         tmp.write_text(json.dumps({"key": _cache_key(job, settings), "row": row}))
@@ -209,7 +213,7 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
 
     A mesh or GT file that cannot be read gives `{"error": message}` instead.
     """
-    return score_shape(job, settings, read_shape(job, settings))
+    return score_shape(job, settings, prepare_shape(job, settings))
 
 
 def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -311,15 +315,16 @@ def _run_jobs(jobs: list[ShapeJob], settings: EvalSettings, workers: int, index:
     if workers == 1 or len(jobs) == 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        # a thread reads the next shape while this one is scored: reading is mostly zlib and
-        # numpy work that releases the GIL, so it runs on the core the scoring leaves free
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            ahead = reader.submit(read_shape, jobs[0], settings)
+        # a thread prepares the next shape (files, inside test) while this one is scored: that
+        # work is mostly zlib and numpy, which release the GIL, so it uses the core the scoring
+        # leaves free
+        with ThreadPoolExecutor(max_workers=1) as preparer:
+            ahead = preparer.submit(prepare_shape, jobs[0], settings)
             for k, (i, job) in enumerate(zip(index, jobs)):
-                inputs = ahead.result()
+                shape = ahead.result()
                 if k + 1 < len(jobs):
-                    ahead = reader.submit(read_shape, jobs[k + 1], settings)
-                yield i, score_shape(job, settings, inputs)
+                    ahead = preparer.submit(prepare_shape, jobs[k + 1], settings)
+                yield i, score_shape(job, settings, shape)
                 done += 1
                 if progress:
                     progress(done, total)
