@@ -164,14 +164,15 @@ def _write_results(out_dir: Path, settings: EvalSettings, rows: list[dict], per_
 @dataclass
 class PreparedShape:
     """What :func:`prepare_shape` did for one job: mesh, GT, the inside test of the GT's IoU
-    points, the generator that goes on to draw the surface samples and the seconds it took; or
-    only `error` when a file could not be read."""
+    points, the generator that goes on to draw the surface samples, the SHA-1 of the mesh file's
+    bytes that were read and the seconds it took; or only `error` when a file could not be read."""
 
     vertices: np.ndarray | None = None
     faces: np.ndarray | None = None
     gt: metrics.GroundTruth | None = None
     occupancy: np.ndarray | None = None
     rng: np.random.Generator | None = None
+    mesh_sha1: str = ""
     seconds: float = 0.0
     error: str | None = None
 
@@ -181,14 +182,16 @@ def prepare_shape(job: ShapeJob, settings: EvalSettings) -> PreparedShape:
     jittered with the shape's own generator) and run the inside test on the IoU points."""
     start = time.perf_counter()
     try:
-        vertices, faces = load_mesh(job.mesh)
+        data = job.mesh.read_bytes()  # read once: parsed, and hashed for the cache key
+        vertices, faces = load_mesh(job.mesh, data)
         rng = np.random.default_rng([settings.seed, zlib.crc32(f"{job.class_id}/{job.model_id}".encode())])
         gt = metrics.load_ground_truth(job.gt_folder, rng, settings.points_noise,
                                        settings.points_file, settings.pointcloud_file)
     except (OSError, ValueError, KeyError, EOFError, IndexError) as exc:
         return PreparedShape(error=f"{job.class_id}/{job.model_id}: {type(exc).__name__}: {exc}")
     occupancy = metrics.inside_mesh(vertices, faces, gt.points, settings.inside)
-    return PreparedShape(vertices, faces, gt, occupancy, rng, time.perf_counter() - start)
+    return PreparedShape(vertices, faces, gt, occupancy, rng, hashlib.sha1(data).hexdigest(),
+                         time.perf_counter() - start)
 
 
 def score_shape(job: ShapeJob, settings: EvalSettings, shape: PreparedShape) -> dict:
@@ -204,7 +207,7 @@ def score_shape(job: ShapeJob, settings: EvalSettings, shape: PreparedShape) -> 
            "seconds": shape.seconds + time.perf_counter() - start}
     # no fsync: a cache entry lost in a crash is only recomputed (entries are checked on reading)
     with atomic_path(job.cache, fsync=False) as tmp:
-        tmp.write_text(json.dumps({"key": _cache_key(job, settings), "row": row}))
+        tmp.write_text(json.dumps({"key": _cache_key(job, settings, shape.mesh_sha1), "row": row}))
     return row
 
 
@@ -216,14 +219,15 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
     return score_shape(job, settings, prepare_shape(job, settings))
 
 
-def load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_mesh(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty.
 
     Triangle OBJ files laid out as `vitocc mise` (trimesh) writes them are parsed with numpy,
-    4-5x faster than trimesh's general reader, which reads everything else.
+    4-5x faster than trimesh's general reader, which reads everything else. `data`: the
+    file's bytes when they are already read.
     """
     if path.suffix.lower() == ".obj":
-        mesh = _read_triangle_obj(path.read_bytes())
+        mesh = _read_triangle_obj(path.read_bytes() if data is None else data)
         if mesh is not None:
             return mesh
     import trimesh
@@ -291,8 +295,10 @@ def _parse_numbers(text: bytes, dtype: type) -> np.ndarray | None:
         return None
 
 
-def _cache_key(job: ShapeJob, settings: EvalSettings) -> dict:
-    digest = hashlib.sha1(job.mesh.read_bytes()).hexdigest()
+def _cache_key(job: ShapeJob, settings: EvalSettings, mesh_sha1: str | None = None) -> dict:
+    """What a cache entry must match; `mesh_sha1`: the hash of the mesh bytes that were evaluated
+    (None: hash the file now)."""
+    digest = mesh_sha1 or hashlib.sha1(job.mesh.read_bytes()).hexdigest()
     return {"mesh_sha1": digest, "gt": str(job.gt_folder.resolve()), "settings": json.loads(json.dumps(asdict(settings)))}
 
 
