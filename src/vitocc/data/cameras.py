@@ -57,3 +57,17 @@ def project(points: np.ndarray, world_mat: np.ndarray, camera_mat: np.ndarray,
     pix = cam @ camera_mat.T
     depth = pix[:, 2]
     return pix[:, :2] / depth[:, None], depth
+
+
+def grid_projection(world_mat: np.ndarray, camera_mat: np.ndarray, loc: np.ndarray, scale: float,
+                    image_px: float = IMAGE_SIZE) -> np.ndarray:
+    """P (3,4) float32 taking normalised-frame points X to (u w, v w, w) = P [X; 1], with (u, v) in
+    [-1, 1] across the picture (torch's grid_sample, align_corners=False).
+
+    From pixel = K (R (X s + loc) + t) / z on an `image_px` picture: dividing by s,
+    P = A K [R | (R loc + t) / s], where A maps pixels to [-1, 1].
+    """
+    rot, t = world_mat[:, :3], world_mat[:, 3]
+    t_n = (rot @ np.asarray(loc, np.float64) + t) / float(scale)
+    to_grid = np.array([[2.0 / image_px, 0, -1.0], [0, 2.0 / image_px, -1.0], [0, 0, 1.0]])
+    return (to_grid @ camera_mat @ np.concatenate([rot, t_n[:, None]], axis=1)).astype(np.float32)

@@ -12,7 +12,8 @@ An item is a dict of tensors named after its fields plus `class_id`, `model_id` 
   encoder's mean/std: a random view in training, view `data.test_view` otherwise;
 - `pointcloud` (M,3) and `pointcloud.normals` (M,3) float32: the surface, for evaluation;
 - `cameras`: `inputs.world_mat` (3,4), `inputs.camera_mat` (3,3) of the view in `inputs`,
-  `inputs.loc` (3,) and `inputs.scale` () from points.npz (pixel = K (R (X s + loc) + t) / z).
+  `inputs.loc` (3,) and `inputs.scale` () from points.npz (pixel = K (R (X s + loc) + t) / z), and
+  `inputs.projection` (3,4): the same camera from the normalised frame to [-1, 1] image coordinates.
 
 Randomness (view, subsample, jitter) comes from a per-item seed: the sampler of
 :mod:`vitocc.data.loader` hands out `(index, seed)` keys, so a data stream is a function of
@@ -33,7 +34,7 @@ import torch
 from PIL import Image
 
 from vitocc.config import DataConfig
-from vitocc.data import layout
+from vitocc.data import cameras, layout
 from vitocc.data.layout import ShapeEntry, list_shapes, select_classes  # noqa: F401 (re-exported)
 from vitocc.data.transforms import (image_to_tensor, jitter_points, near_surface_indices, subsample_near_surface,
                                     subsample_points)
@@ -187,6 +188,7 @@ class ShapeNetDataset(torch.utils.data.Dataset):
             item["inputs.camera_mat"] = torch.from_numpy(cam.astype(np.float32))
             item["inputs.loc"] = torch.from_numpy(loc)
             item["inputs.scale"] = torch.from_numpy(scale)
+            item["inputs.projection"] = torch.from_numpy(cameras.grid_projection(world, cam, loc, scale))
         return item
 
 

@@ -10,6 +10,8 @@ fused multiply-add and ReLUs per layer.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -92,6 +94,11 @@ class CResnetBlock(nn.Module):
         return self.fc_1(F.relu(self.bn_1(h, c, index, folded), inplace=True)).add_(x)
 
 
+def _split(local: torch.Tensor | None, size: int, dim: int) -> list[torch.Tensor | None] | itertools.repeat:
+    """Chunks of `local` along `dim` (the points' chunks), or endless None without local features."""
+    return itertools.repeat(None) if local is None else local.split(size, dim=dim)
+
+
 class CBNDecoder(nn.Module):
     """Occupancy decoder: Linear(3, H) -> n_blocks conditional ResNet blocks -> CBN -> ReLU -> Linear(H, 1).
 
@@ -99,9 +106,11 @@ class CBNDecoder(nn.Module):
     same numbers up to float rounding).
     """
 
-    def __init__(self, c_dim: int = 256, hidden: int = 256, n_blocks: int = 5):
+    def __init__(self, c_dim: int = 256, hidden: int = 256, n_blocks: int = 5, local_dim: int = 0):
         super().__init__()
         self.fc_p = nn.Linear(3, hidden)
+        # Pixel-aligned models: per-point local features (N, local_dim) join the point's embedding.
+        self.fc_local = nn.Linear(local_dim, hidden) if local_dim else None
         self.blocks = nn.ModuleList(CResnetBlock(c_dim, hidden) for _ in range(n_blocks))
         self.bn = CBatchNorm(c_dim, hidden)
         self.fc_out = nn.Linear(hidden, 1)
@@ -111,25 +120,35 @@ class CBNDecoder(nn.Module):
         # 1.35x faster for 100k points. GPUs have a caching allocator and take all at once.
         self.chunk_points = 16384
 
-    def forward(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,)."""
+    def forward(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None = None,
+                local: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,).
+
+        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim F.
+        """
         if index is None and (points.dim() != 3 or points.shape[0] != c.shape[0]):
             raise ValueError(f"points {tuple(points.shape)} must be (B, T, 3) for c {tuple(c.shape)}")
+        if (local is None) != (self.fc_local is None):
+            raise ValueError("local features are needed exactly when the decoder has local_dim > 0")
         n_points = points.shape[:-1].numel()
         if torch.is_grad_enabled() or points.device.type != "cpu" or n_points <= self.chunk_points:
-            return self._decode(points, c, index)
+            return self._decode(points, c, index, local)
         if index is None:
             chunk = max(1, self.chunk_points // points.shape[0])
-            return torch.cat([self._decode(p, c, None) for p in points.split(chunk, dim=1)], dim=1)
-        return torch.cat([self._decode(p, c, i) for p, i in
-                          zip(points.split(self.chunk_points), index.split(self.chunk_points))])
+            parts = zip(points.split(chunk, dim=1), _split(local, chunk, 1))
+            return torch.cat([self._decode(p, c, None, f) for p, f in parts], dim=1)
+        parts = zip(points.split(self.chunk_points), index.split(self.chunk_points), _split(local, self.chunk_points, 0))
+        return torch.cat([self._decode(p, c, i, f) for p, i, f in parts])
 
-    def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+    def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None,
+                local: torch.Tensor | None) -> torch.Tensor:
         folded = self.fold and not self.training
         batch_shape = points.shape[:-1]
         if index is not None and not torch.is_grad_enabled():
             index = segments(index) or index
         x = self.fc_p(points.reshape(-1, 3))
+        if local is not None:
+            x = x + self.fc_local(local.reshape(len(x), -1))
         for block in self.blocks:
             x = block(x, c, index, folded)
         logits = self.fc_out(F.relu(self.bn(x, c, index, folded), inplace=True))

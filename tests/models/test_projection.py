@@ -1,0 +1,55 @@
+"""Cameras in torch: the data's cameras, the camera head's pose and the renders agree on every pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from vitocc.data import cameras
+from vitocc.models import projection as proj
+
+
+def _camera(rng):
+    distance, elevation, azimuth = rng.uniform(1.14, 1.66), rng.uniform(25, 30), rng.uniform(0, 360)
+    return distance, elevation, azimuth, cameras.world_matrix(distance, elevation, azimuth)
+
+
+def test_grid_projection_matches_the_renders_pixels():
+    rng = np.random.default_rng(0)
+    _, _, _, world = _camera(rng)
+    loc, scale = rng.uniform(-0.05, 0.05, 3), 0.76
+    points = rng.uniform(-0.5, 0.5, (50, 3))
+    pixels, _ = cameras.project(points, world, cameras.camera_matrix(), loc, scale)
+    grid = cameras.grid_projection(world, cameras.camera_matrix(), loc, scale)
+    uv = proj.project(torch.tensor(points[None], dtype=torch.float32), torch.tensor(grid[None]))[0].numpy()
+    np.testing.assert_allclose(uv, pixels * 2 / cameras.IMAGE_SIZE - 1, atol=1e-5)
+
+
+def test_pose_projection_equals_the_data_camera_and_angles_invert():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        distance, elevation, azimuth, world = _camera(rng)
+        scale = rng.uniform(0.6, 0.9)
+        grid = cameras.grid_projection(world, cameras.camera_matrix(), np.zeros(3), scale)
+        az, el = torch.tensor([np.radians(azimuth)]), torch.tensor([np.radians(elevation)])
+        pose = proj.projection_from_pose(az, el, torch.tensor([[0.0, 0.0, distance / scale]]))
+        np.testing.assert_allclose(pose[0].numpy(), grid, atol=1e-5)
+        got_az, got_el = proj.view_angles(torch.tensor(world[None, :, :3], dtype=torch.float32))
+        assert abs(np.degrees(float(got_el)) - elevation) < 1e-3
+        assert abs((np.degrees(float(got_az)) - azimuth + 180) % 360 - 180) < 1e-3
+
+
+def test_head_starts_at_the_prior_camera():
+    az, el, t = proj.pose_from_head(torch.tensor([[1.0, 0, 0, 0, 0, 0]]))
+    assert float(az) == 0 and abs(float(el) - np.radians(27.5)) < 1e-6
+    assert torch.allclose(t, torch.tensor([[0.0, 0.0, proj.DISTANCE_PRIOR]]))
+
+
+def test_sample_maps_reads_pixel_centres_exactly():
+    maps = (torch.arange(2 * 4 * 4, dtype=torch.float32).view(1, 2, 4, 4),
+            torch.arange(8 * 8, dtype=torch.float32).view(1, 1, 8, 8))
+    # centre of pixel (row 1, column 2) of the 4x4 map: u = (2 + 0.5) / 4 * 2 - 1
+    uv = torch.tensor([[[0.25, -0.25]]])
+    got = proj.sample_maps(maps, uv)[0, 0]
+    assert got[0] == maps[0][0, 0, 1, 2] and got[1] == maps[0][0, 1, 1, 2]
+    assert got[2] == maps[1][0, 0, 2:4, 4:6].mean()  # between four pixels of the 8x8 map
