@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +69,29 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write `obj` as indented JSON."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | os.PathLike] = (),
+                  overwrite: bool = False) -> None:
+    """Refuse, before any work, outputs that would lose data or fail at the end: one that is an
+    input, a folder, an existing file (unless `overwrite`), two outputs on one path, or a place
+    that cannot be written. Raises UserError with one line naming the path."""
+    from vitocc.errors import UserError
+
+    taken = {Path(p).resolve() for p in inputs}
+    seen: set[Path] = set()
+    for out in outputs:
+        path = Path(out)
+        real = path.resolve()
+        if real in taken:
+            raise UserError(f"{path} is an input: it would be overwritten", "choose another output name")
+        if real in seen:
+            raise UserError(f"two outputs would be written to {path}", "give the inputs distinct names")
+        seen.add(real)
+        if path.is_dir():
+            raise UserError(f"{path} is a folder, not a file")
+        if path.exists() and not overwrite:
+            raise UserError(f"{path} exists", "pass --overwrite to replace it, or choose another name")
+        parent = next(p for p in real.parents if p.exists())
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise UserError(f"cannot write {path}: permission denied")

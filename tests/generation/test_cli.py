@@ -159,3 +159,32 @@ def test_reconstruct_images_from_python_takes_paths_and_pil_images(tiny_run, box
     (mesh_a, info_a), (mesh_b, info_b) = results
     assert np.array_equal(mesh_a.faces, mesh_b.faces)  # same picture, same mesh
     assert info_a.picture.width == info_a.picture.height and info_a.faces == len(mesh_a.faces) > 0
+
+
+def test_reconstruct_never_replaces_an_input_or_an_existing_file(tiny_run, box_dataset, tmp_path, capsys):
+    """Checked before the model loads: the preview on the input picture, an existing mesh, a folder."""
+    picture = tmp_path / "car.png"
+    Image.open(next(box_dataset.glob("*/*/img_choy2016/000.jpg"))).save(picture)
+    before = picture.read_bytes()
+    ckpt = ["--checkpoint", str(tiny_run)]
+    assert run_cli("reconstruct", str(picture), "-o", str(tmp_path / "car.obj"), "--preview", str(picture), *ckpt) == 2
+    assert picture.read_bytes() == before and not (tmp_path / "car.obj").exists()
+    assert "is an input" in capsys.readouterr().err
+
+    (tmp_path / "old.obj").write_text("kept")
+    assert run_cli("reconstruct", str(picture), "-o", str(tmp_path / "old.obj"), *ckpt) == 2
+    assert (tmp_path / "old.obj").read_text() == "kept" and "--overwrite" in capsys.readouterr().err
+    assert run_cli("reconstruct", str(picture), "-o", str(tmp_path / "old.obj"), "--overwrite", *ckpt) == 0
+    assert len(trimesh.load(tmp_path / "old.obj", force="mesh").faces) > 0
+
+    (tmp_path / "dir.obj").mkdir()
+    assert run_cli("reconstruct", str(picture), "-o", str(tmp_path / "dir.obj"), *ckpt) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_reconstruct_makes_a_picture_given_twice_once(tiny_run, box_dataset, tmp_path, capsys):
+    picture = next(box_dataset.glob("*/*/img_choy2016/000.jpg"))
+    out = tmp_path / "meshes"
+    assert run_cli("reconstruct", str(picture), str(picture), "-o", str(out), "--checkpoint", str(tiny_run)) == 0
+    assert [p.name for p in out.iterdir()] == ["000.obj"]
+    assert capsys.readouterr().out.count("->") == 1

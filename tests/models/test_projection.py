@@ -39,10 +39,28 @@ def test_pose_projection_equals_the_data_camera_and_angles_invert():
         assert abs((np.degrees(float(got_az)) - azimuth + 180) % 360 - 180) < 1e-3
 
 
-def test_head_starts_at_the_prior_camera():
-    az, el, t = proj.pose_from_head(torch.tensor([[1.0, 0, 0, 0, 0, 0]]))
-    assert float(az) == 0 and abs(float(el) - np.radians(27.5)) < 1e-6
+def test_head_starts_at_the_prior_camera_and_its_loss_finds_the_data_camera():
+    raw = torch.zeros(1, proj.CAMERA_OUTPUTS)
+    _, el, t = proj.pose_from_head(raw)
+    assert abs(float(el) - np.radians(27.5)) < 1e-6
     assert torch.allclose(t, torch.tensor([[0.0, 0.0, proj.DISTANCE_PRIOR]]))
+    rng = np.random.default_rng(2)
+    grids = []
+    for _ in range(4):
+        distance, elevation, azimuth, world = _camera(rng)
+        grids.append(cameras.grid_projection(world, cameras.camera_matrix(), np.zeros(3), 0.75))
+    target = torch.tensor(np.stack(grids))
+    raw = torch.zeros(4, proj.CAMERA_OUTPUTS, requires_grad=True)
+    optimizer = torch.optim.Adam([raw], lr=0.1)
+    first = float(proj.camera_loss(raw.detach(), target))
+    for _ in range(300):
+        loss = proj.camera_loss(raw, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert float(loss) < 0.15 * first
+    torch.testing.assert_close(proj.projection_from_pose(*proj.pose_from_head(raw.detach())), target,
+                               atol=6e-2, rtol=0)
 
 
 def test_sample_maps_reads_pixel_centres_exactly():

@@ -25,10 +25,13 @@ def reconstruct(
     amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop", help="Keep the whole frame (padded to a square) instead of cropping around the object."),
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).
 
     Bad files are reported one line each and skipped; the exit code is 1 if any failed.
+    Outputs are checked before the model loads: none may be an input, and existing files are
+    kept unless --overwrite.
     """
     # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
     # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
@@ -41,12 +44,14 @@ def reconstruct(
     from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
     from vitocc.generation.generate import check_generation
     from vitocc.generation.images import find_images
+    from vitocc.io import check_outputs
     from vitocc.models import load_model
 
-    paths = find_images(inputs)
+    paths = list({p.resolve(): p for p in find_images(inputs)}.values())  # a picture given twice is made once
     targets = _output_paths(paths, output, f".{mesh_format.lower().lstrip('.')}", MESH_FORMATS)
     if preview is not None and preview.suffix.lower() != ".png":
         raise UserError(f"--preview {preview}: the preview is a .png file")
+    check_outputs([*targets.values(), *([preview] if preview else [])], paths, overwrite)
     device = resolve_device(gpu)
     model, cfg = load_model(checkpoint, device)
     overrides = [f"generation.{k}={v}" for k, v in

@@ -53,7 +53,7 @@ class ModelConfig:
     vit_depth: int = 4
     vit_heads: int = 3
     freeze_stem: bool = True  # hybrid_vit_lite0: keep the ImageNet EfficientNet-Lite0 stem fixed
-    camera_loss_weight: float = 0.5  # camera head: L1 of projected training points, summed over points
+    camera_loss_weight: float = 20.0  # camera head: azimuth-bin cross-entropy + pose L1 (projection.camera_loss)
 
 
 @dataclass

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vitocc.models import efficientnet_lite
+from vitocc.models import efficientnet_lite, projection
 
 NAME = "hybrid_vit_lite0"
 STEM_CHANNELS = (40, 112)  # stride 8, stride 16
 _STEM_BLOCKS = 5  # Lite0 stages up to the stride-16 112-channel one; the stride-32 stages are dropped
-CAMERA_OUTPUTS = 6  # see vitocc.models.projection.pose_from_head
 
 
 @dataclass
@@ -63,7 +62,7 @@ class LiteStem(nn.Module):
 
 class HybridViT(nn.Module):
     """Images (B, 3, S, S) -> (c (B, c_dim), maps (token grid (B, D, S/16, S/16), stem (B, 40, S/8, S/8)),
-    camera head outputs (B, 6))."""
+    camera head outputs (B, projection.CAMERA_OUTPUTS))."""
 
     image_mean = efficientnet_lite.IMAGE_MEAN
     image_std = efficientnet_lite.IMAGE_STD
@@ -85,10 +84,9 @@ class HybridViT(nn.Module):
                                       for _ in range(settings.depth)])
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, c_dim)
-        self.camera_head = nn.Linear(dim, CAMERA_OUTPUTS)
-        nn.init.zeros_(self.camera_head.weight)
-        with torch.no_grad():  # start at azimuth 0, the prior elevation and distance
-            self.camera_head.bias.copy_(torch.tensor([1.0, 0, 0, 0, 0, 0]))
+        self.camera_head = nn.Linear(dim, projection.CAMERA_OUTPUTS)
+        nn.init.zeros_(self.camera_head.weight)  # start: every azimuth bin alike, the prior elevation and distance
+        nn.init.zeros_(self.camera_head.bias)
         self.map_channels = (dim, STEM_CHANNELS[0])
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]:

@@ -33,19 +33,19 @@ def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
 @dataclass
 class ShapeCode:
     """What the encoder says of B pictures: the global code c (B, c_dim); for pixel-aligned models
-    also feature maps (B, C_i, H_i, W_i), the projection (B, 3, 4) used to sample them, and the
-    camera head's own projection (equal to it unless the data's camera was given)."""
+    also feature maps (B, C_i, H_i, W_i), the projection (B, 3, 4) used to sample them (the
+    camera head's unless the data's camera was given) and the camera head's outputs."""
 
     c: torch.Tensor
     maps: tuple[torch.Tensor, ...] = ()
     projection: torch.Tensor | None = None
-    predicted_projection: torch.Tensor | None = None
+    camera: torch.Tensor | None = None
 
     def _map(self, fn) -> ShapeCode:
         def opt(t):
             return None if t is None else fn(t)
         return ShapeCode(fn(self.c), tuple(fn(m) for m in self.maps), opt(self.projection),
-                         opt(self.predicted_projection))
+                         opt(self.camera))
 
     def __len__(self) -> int:
         return len(self.c)
@@ -97,8 +97,9 @@ class OccupancyNetwork(nn.Module):
         c, maps, camera = out
         if not self.pixel_aligned:
             return ShapeCode(c)
-        predicted = proj.projection_from_pose(*proj.pose_from_head(camera))
-        return ShapeCode(c, maps, predicted if projection is None else projection.float(), predicted)
+        if projection is None:
+            projection = proj.projection_from_pose(*proj.pose_from_head(camera))
+        return ShapeCode(c, maps, projection.float(), camera)
 
     def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
         """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F)."""
@@ -140,13 +141,12 @@ class OccupancyNetwork(nn.Module):
                 projection: torch.Tensor | None = None) -> Prediction:
         """Logits (B, T) of points (B, T, 3) for images (B, 3, S, S), the call DDP wraps. With the data's
         camera `projection` (B, 3, 4) (training), a pixel-aligned model samples features with it
-        and scores its camera head: L1 distance of the points' projections, summed over points."""
+        and scores its camera head (`projection.camera_loss`, times model.camera_loss_weight)."""
         code = self.encode(images, projection)
         logits = self.decode(points, code)
         camera_loss = logits.new_zeros((), dtype=torch.float32)
-        if projection is not None and code.predicted_projection is not None:
-            error = proj.project(points.float(), code.predicted_projection) - proj.project(points.float(), projection)
-            camera_loss = self.camera_loss_weight * error.abs().sum(-1).sum(-1).mean()
+        if projection is not None and code.camera is not None:
+            camera_loss = self.camera_loss_weight * proj.camera_loss(code.camera, projection)
         return Prediction(logits, camera_loss)
 
 
