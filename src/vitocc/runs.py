@@ -11,6 +11,22 @@ LAST = "last.pt"  # the latest step, what --resume continues from
 CHECKPOINT_NAMES = (BEST, LAST)  # preferred first
 
 
+CONFIG_FILE = "config.yaml"
+
+
+def require_run_dir(run_dir: str | Path) -> Path:
+    """`run_dir` as a Path if it is a run directory (a folder with config.yaml); else a UserError
+    that says which of the two it is not."""
+    from vitocc.errors import UserError
+
+    path = Path(run_dir)
+    if not path.exists():
+        raise UserError(f"{path} does not exist", "pass the folder `vitocc train --out` made")
+    if not (path / CONFIG_FILE).is_file():
+        raise UserError(f"{path} is not a run directory (no {CONFIG_FILE})", "pass the folder `vitocc train --out` made")
+    return path
+
+
 def checkpoint_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints"
 

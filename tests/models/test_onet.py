@@ -124,5 +124,5 @@ def test_load_model_errors(tmp_path):
     with pytest.raises(UserError, match="has no checkpoints"):
         load_model(tmp_path)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match="cannot read checkpoint"):
+    with pytest.raises(UserError, match="is not a readable checkpoint"):
         load_model(tmp_path / "junk.pt")

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last resort: one line unless --verbose
         if _is_click_error(exc):  # bad option or argument (typer may vendor click)
+            if not exc.format_message():  # a bare `vitocc`: the help is printed, nothing to add
+                sys.exit(2)
             ctx = getattr(exc, "ctx", None)
             cmd = ctx.command_path if ctx else "vitocc"
             _fail(f"{exc.format_message()} (see '{cmd} --help')", 2)

@@ -23,7 +23,9 @@ def evaluate(
     from vitocc.errors import UserError
     from vitocc.evaluation import build_comparison, evaluate_run
     from vitocc.evaluation.tables import to_rich
+    from vitocc.runs import require_run_dir
 
+    require_run_dir(run_dir)  # before the progress display starts
     try:
         thresholds = [float(t) for t in split_list(fscore)] or None
     except ValueError:

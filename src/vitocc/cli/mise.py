@@ -34,6 +34,9 @@ def mise(
 
     from vitocc.devices import resolve_device
     from vitocc.generation import generate_split
+    from vitocc.runs import require_run_dir
+
+    require_run_dir(run_dir)  # before the progress bar starts
 
     overrides = [f"generation.{k}={v}" for k, v in (
         ("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),

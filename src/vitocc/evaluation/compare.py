@@ -120,6 +120,8 @@ def load_runs(run_dirs: Sequence[str | Path], split: str = "test") -> list[tuple
     labels = [f"{p.resolve().parent.name}/{n}" if names.count(n) > 1 else n for p, n in zip(paths, names)]
     out = []
     for label, path in zip(labels, paths):
+        if not path.exists():
+            raise UserError(f"{path} does not exist", "pass run directories that `vitocc evaluate` has scored")
         csv_path = path / "evaluation" / split / "per_class.csv"
         if not csv_path.is_file():
             raise UserError(f"{path} has no evaluation of split '{split}' ({csv_path} is missing)",

@@ -28,7 +28,7 @@ from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
 from vitocc.io import atomic_path, write_json
-from vitocc.runs import describe_checkpoint, find_checkpoint
+from vitocc.runs import CONFIG_FILE, describe_checkpoint, find_checkpoint, require_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     from vitocc.data.layout import list_shapes, select_classes
 
     start = time.perf_counter()
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise UserError(f"{run_dir} is not a run directory (no config.yaml)", "pass the folder `vitocc train --out` made")
-    cfg = load_config(str(config_path))
+    run_dir = require_run_dir(run_dir)
+    cfg = load_config(str(run_dir / CONFIG_FILE))
     root = Path(data) if data is not None else Path(cfg.data.path)
     if not root.is_dir():
         raise UserError(f"data set folder {root} does not exist", "pass --data DIR (the folder with metadata.yaml)")

@@ -48,12 +48,16 @@ def read_checkpoint(path: Path) -> dict:
     """A training checkpoint as a dict of tensors and plain values (weights_only unpickling)."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read checkpoint {path}: {reason}") from None
+    except Exception:  # noqa: BLE001 - any unreadable file is the user's to fix
+        # (never torch's advice to retry with weights_only=False: that runs code from the file)
+        raise UserError(_unreadable(path)) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise UserError(f"{path} is not a vitocc checkpoint (no model weights and config)")
     return ckpt
+
+
+def _unreadable(path: Path) -> str:
+    return f"{path} is not a readable checkpoint (damaged, or not a PyTorch/safetensors file)"
 
 
 def _state_dict_into(model: OccupancyNetwork, state: dict, source: Path) -> None:
@@ -66,15 +70,15 @@ def _state_dict_into(model: OccupancyNetwork, state: dict, source: Path) -> None
 def _from_safetensors(path: Path) -> tuple[OccupancyNetwork, Config]:
     from safetensors.torch import load_file
 
+    try:  # the header first: a damaged file is named as such, whatever its config
+        state = load_file(str(path))
+    except Exception:  # noqa: BLE001 - safetensors checks header sizes against the file (no huge allocation)
+        raise UserError(_unreadable(path)) from None
     config_path = path.parent / CONFIG_FILE
     if not config_path.is_file():
         raise UserError(f"{path} needs its {CONFIG_FILE} next to it")
     cfg = load_config(str(config_path))
     model = build_model(cfg, pretrained=False)
-    try:
-        state = load_file(str(path))
-    except Exception as exc:  # noqa: BLE001
-        raise UserError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
     _state_dict_into(model, state, path)
     return model, cfg
 
@@ -90,7 +94,7 @@ def load_model(source: str | Path | None, device: torch.device | str = "cpu") ->
         if source is None:
             raise UserError("no checkpoint was given and no shipped model is installed",
                             "pass --checkpoint RUN_DIR|CKPT.pt|model.safetensors")
-        raise UserError(f"checkpoint {path} does not exist")
+        raise UserError(f"{path} does not exist")
     if path.suffix == ".safetensors":
         model, cfg = _from_safetensors(path)
     else:
