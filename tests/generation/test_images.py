@@ -64,7 +64,7 @@ def test_rgba_is_composited_on_white_and_cropped_by_alpha(tmp_path):
 
 def test_grayscale_and_16_bit_become_8_bit_rgb(tmp_path):
     gray = np.full((64, 64), 230, np.uint8)
-    gray[20:40, 20:40] = 30
+    gray[16:48, 16:48] = 30
     Image.fromarray(gray, "L").save(tmp_path / "gray.png")
     Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "deep.png")  # 16-bit PNG
     assert Image.open(tmp_path / "deep.png").mode.startswith("I")
@@ -89,8 +89,24 @@ def test_huge_and_tiny_images(tmp_path):
     huge = load_image(tmp_path / "huge.png")
     assert huge.width == huge.height and huge.width <= 2048 / OBJECT_FILL
     photo(3, 2, box=(1, 0, 2, 1)).save(tmp_path / "tiny.png")
-    tiny = load_image(tmp_path / "tiny.png")
-    assert tiny.width == tiny.height >= 1
+    with pytest.raises(UserError, match="tiny.png: the object is only 1 px across"):
+        load_image(tmp_path / "tiny.png")
+
+
+def test_pictures_without_an_object_are_refused(tmp_path):
+    Image.new("RGB", (200, 200), (255, 255, 255)).save(tmp_path / "white.png")
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "one.png")
+    Image.new("RGBA", (200, 200), (90, 0, 0, 0)).save(tmp_path / "clear.png")
+    for name in ("white.png", "one.png", "clear.png"):
+        with pytest.raises(UserError, match=f"{name}: no object found"):
+            load_image(tmp_path / name)
+
+
+def test_an_object_cut_by_the_frame_is_warned_about(tmp_path, caplog):
+    photo(300, 300, box=(150, 60, 300, 240)).save(tmp_path / "cut.png")  # runs off the right edge
+    with caplog.at_level("WARNING", logger="vitocc"):
+        load_image(tmp_path / "cut.png")
+    assert "touches the edge" in caplog.text
 
 
 @pytest.mark.parametrize("name,content,message", [
@@ -158,8 +174,8 @@ def test_pictures_framed_like_the_training_renders_keep_their_framing(tmp_path):
             assert np.array_equal(np.asarray(load_image(path)), np.asarray(original.convert("RGB"))), path.name
     photo(137, 137, box=(40, 45, 100, 95)).save(tmp_path / "framed.png")  # fill 0.44, centred
     assert load_image(tmp_path / "framed.png").size == (137, 137)
-    photo(137, 137, box=(60, 60, 80, 75)).save(tmp_path / "small.png")  # fill 0.15: cropped around it
-    assert load_image(tmp_path / "small.png").size == (round(20 / OBJECT_FILL),) * 2
+    photo(300, 300, box=(130, 130, 170, 160)).save(tmp_path / "small.png")  # fill 0.13: cropped around it
+    assert load_image(tmp_path / "small.png").size == (round(40 / OBJECT_FILL),) * 2
 
 
 @pytest.mark.parametrize("box, width, height, framed", [

@@ -30,6 +30,7 @@ PLAIN_BORDER = 0.5  # below this share of border pixels in the border's median c
 # fill 0.37-0.93, centre offset <= 0.12 of the side).
 RENDER_FILL = (0.35, 0.95)
 RENDER_OFFSET = 0.15
+MIN_OBJECT_PX = 32  # an object smaller than this across carries too little for a 137 px input
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,11 @@ def load_image(path: str | Path, crop: bool = True) -> Image.Image:
 def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") -> Image.Image:
     """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`.
 
-    When cropping, logs a warning naming `name` if an opaque picture's background is not plain.
+    UserError (naming `name`) when no mesh can come of it: nothing stands out from the
+    background (a blank or fully transparent picture) or the object is under MIN_OBJECT_PX
+    across. When cropping, logs a warning if an opaque picture's background is not plain or
+    the object touches the frame (it may be cut off: a 1.45x tighter framing cost 0.18-0.19
+    IoU in docs/real-style.md, so such pictures are warned about, not refused).
     """
     if max(image.size) > MAX_WORKING_SIDE:
         image = image.copy()
@@ -73,17 +78,26 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") 
     rgb = np.asarray(rgba, dtype=np.float32)
     alpha = rgb[..., 3:] / 255.0
     rgb = np.round(rgb[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    box = None
-    if crop:
-        alpha8 = np.asarray(rgba)[..., 3]
-        if alpha8.min() == 255 and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
-            log.warning("%s: the background is not plain (only %.0f%% of the border is one colour): the auto-crop "
-                        "cannot find the object and the model, trained on objects on white, will shape the "
-                        "background too; use a photo against a plain wall, or a cut-out PNG with transparency",
-                        name, 100 * plain)
-        box = object_box(rgb, alpha8)
-        if box is not None and framed_like_render(box, rgb.shape[1], rgb.shape[0]):
-            box = None
+    alpha8 = np.asarray(rgba)[..., 3]
+    box = object_box(rgb, alpha8)
+    if box is None:
+        raise UserError(f"{name}: no object found (the picture is blank, or fully transparent)")
+    if max(box[2] - box[0], box[3] - box[1]) < MIN_OBJECT_PX:
+        raise UserError(f"{name}: the object is only {max(box[2] - box[0], box[3] - box[1])} px across",
+                        f"at least {MIN_OBJECT_PX} px are needed")
+    if not crop:
+        return square(Image.fromarray(rgb), None)
+    opaque = alpha8.min() == 255
+    if opaque and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
+        log.warning("%s: the background is not plain (only %.0f%% of the border is one colour): the auto-crop "
+                    "cannot find the object and the model, trained on objects on white, will shape the "
+                    "background too; use a photo against a plain wall, or a cut-out PNG with transparency",
+                    name, 100 * plain)
+    elif box[0] == 0 or box[1] == 0 or box[2] == rgb.shape[1] or box[3] == rgb.shape[0]:
+        log.warning("%s: the object touches the edge of the picture and may be cut off; the mesh will lack what "
+                    "the picture does not show", name)
+    if framed_like_render(box, rgb.shape[1], rgb.shape[0]):
+        box = None
     return square(Image.fromarray(rgb), box)
 
 
