@@ -96,3 +96,22 @@ def test_global_code_hybrid_has_no_local_features():
     with torch.no_grad():
         code = model.encode(torch.randn(2, 3, 64, 64))
         assert code.maps == () and model.decode(torch.rand(2, 5, 3), code).shape == (2, 5)
+
+
+def test_camera_mix_samples_features_with_the_head_camera():
+    from vitocc.models import projection as proj
+
+    torch.manual_seed(0)
+    model = build_model(load_config(None, HYBRID)).train()
+    torch.nn.init.normal_(model.decoder.fc_local.weight)
+    torch.nn.init.normal_(model.encoder.camera_head.weight)  # a head camera unlike the data's
+    images, points = torch.randn(4, 3, 64, 64), torch.rand(4, 30, 3) - 0.5
+    data_only = model(points, images, _data_projection(4))
+    with torch.no_grad():
+        own = proj.projection_from_pose(*proj.pose_from_head(model.encode(images).camera))
+    model.camera_mix = 1.0
+    mixed = model(points, images, _data_projection(4))
+    model.camera_mix = 0.0
+    torch.testing.assert_close(mixed.logits, model(points, images, own).logits)  # features: the head's camera
+    torch.testing.assert_close(mixed.camera_loss, data_only.camera_loss)  # the head: still scored on the data's
+    assert not torch.allclose(mixed.logits, data_only.logits)

@@ -54,6 +54,7 @@ class ModelConfig:
     vit_heads: int = 3
     freeze_stem: bool = True  # hybrid_vit_lite0: keep the ImageNet EfficientNet-Lite0 stem fixed
     camera_loss_weight: float = 20.0  # camera head: azimuth-bin cross-entropy + pose L1 (projection.camera_loss)
+    camera_mix: float = 0.0  # share of training samples whose features use the head's own camera, not the data's
 
 
 @dataclass

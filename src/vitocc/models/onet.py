@@ -78,7 +78,7 @@ class OccupancyNetwork(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoder: CBNDecoder, image_size: int,
                  image_mean: tuple[float, ...], image_std: tuple[float, ...], pixel_aligned: bool = False,
-                 camera_loss_weight: float = 0.0):
+                 camera_loss_weight: float = 0.0, camera_mix: float = 0.0):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -87,6 +87,7 @@ class OccupancyNetwork(nn.Module):
         self.image_std = tuple(image_std)
         self.pixel_aligned = pixel_aligned
         self.camera_loss_weight = camera_loss_weight
+        self.camera_mix = camera_mix
 
     def encode(self, images: torch.Tensor, projection: torch.Tensor | None = None) -> ShapeCode:
         """Normalised images (B, 3, S, S) -> their ShapeCode. A pixel-aligned model samples its maps
@@ -141,8 +142,14 @@ class OccupancyNetwork(nn.Module):
                 projection: torch.Tensor | None = None) -> Prediction:
         """Logits (B, T) of points (B, T, 3) for images (B, 3, S, S), the call DDP wraps. With the data's
         camera `projection` (B, 3, 4) (training), a pixel-aligned model samples features with it
-        and scores its camera head (`projection.camera_loss`, times model.camera_loss_weight)."""
+        and scores its camera head (`projection.camera_loss`, times model.camera_loss_weight).
+        In training, a share `camera_mix` of the samples use the head's own camera (detached)
+        instead, so that the decoder also learns from the features it will get after training."""
         code = self.encode(images, projection)
+        if projection is not None and self.training and self.camera_mix > 0 and code.camera is not None:
+            own = proj.projection_from_pose(*proj.pose_from_head(code.camera.detach()))
+            use_own = torch.rand(len(own), device=own.device) < self.camera_mix
+            code = replace(code, projection=torch.where(use_own[:, None, None], own, code.projection))
         logits = self.decode(points, code)
         camera_loss = logits.new_zeros((), dtype=torch.float32)
         if projection is not None and code.camera is not None:
@@ -177,9 +184,6 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
         mean, std = data_cfg["mean"], data_cfg["std"]
         local_dim = 0
     decoder = CBNDecoder(m.c_dim, m.hidden_size, m.n_blocks, local_dim)
-    return OccupancyNetwork(encoder, decoder, cfg.data.img_size, mean, std, m.pixel_aligned, m.camera_loss_weight)
+    return OccupancyNetwork(encoder, decoder, cfg.data.img_size, mean, std, m.pixel_aligned, m.camera_loss_weight,
+                            m.camera_mix)
 
-
-def with_projection(code: ShapeCode, projection: torch.Tensor) -> ShapeCode:
-    """The same code sampling its maps with another camera (e.g. the data's, for a labelled comparison)."""
-    return replace(code, projection=projection.to(code.c.device, torch.float32))
