@@ -165,8 +165,19 @@ def test_class_and_model_naming():
     assert model_ids([Path("a/x.obj"), Path("b/y.ply")]) == ["x", "y"]
     assert model_ids([Path("x.obj"), Path("x.ply")]) == ["x", "x-2"]
     assert parse_split("80/5/15") == pytest.approx((0.8, 0.05, 0.15))
+    assert parse_split("0/0/100") == (0.0, 0.0, 1.0)
     with pytest.raises(UserError):
         parse_split("80/20")
+    with pytest.raises(UserError, match="sums to 120, not 100"):
+        parse_split("50/60/10")
+
+
+def test_a_zero_share_gets_no_models():
+    from vitocc.data.builder import split_ids
+
+    ids = [f"m{i}" for i in range(10)]
+    assert split_ids(ids, 0, (0.0, 0.0, 1.0)) == {"train": [], "val": [], "test": ids}
+    assert {k: len(v) for k, v in split_ids(ids, 0, (0.9, 0.05, 0.05)).items()} == {"train": 8, "val": 1, "test": 1}
 
 
 TINY_TRAINING = ["model.encoder=resnet18", "data.img_size=32", "model.hidden_size=32", "model.c_dim=32",

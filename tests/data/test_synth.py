@@ -161,22 +161,25 @@ def test_unknown_class_is_a_user_error():
 def test_cli_writes_resumes_and_previews(tmp_path, capsys):
     from vitocc.cli import main
 
-    args = ["synth", "--dest", str(tmp_path / "d"), "--shapes-per-class", "2", "--views", "2", "--points", "500",
+    args = ["synth", "--dest", str(tmp_path / "d"), "--shapes-per-class", "3", "--views", "2", "--points", "500",
             "--classes", "telephone", "--workers", "1", "--preview", str(tmp_path / "sheet.png")]
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 0
-    assert "2 shapes written" in capsys.readouterr().out
+    assert "3 shapes written" in capsys.readouterr().out
     assert Image.open(tmp_path / "sheet.png").size[0] > 2 * 137
     with pytest.raises(SystemExit):
         main(args[:-2])
-    assert "0 shapes written, 2 already there" in capsys.readouterr().out
+    assert "0 shapes written, 3 already there" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
         main(args[:-2] + ["--views", "3"])
     assert exit_.value.code == 2 and "other settings" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["synth", "--dest", str(tmp_path / "e"), "--classes", "spoon"])
     assert exit_.value.code == 2 and "unknown class 'spoon'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # train needs a model in each split
+        main(["synth", "--dest", str(tmp_path / "f"), "--shapes-per-class", "2"])
+    assert exit_.value.code == 2 and not (tmp_path / "f").exists()
 
 
 def test_a_killed_run_leaves_only_complete_models_and_resumes(tmp_path):

@@ -12,7 +12,8 @@ from vitocc.cli.common import console, err_console, options, split_list
 
 def synth(
     dest: Path = typer.Option(Path("data/synthetic"), "--dest", help="Data set root (created; resumed if it exists)."),
-    shapes_per_class: int = typer.Option(200, "--shapes-per-class", min=1, help="Models per class."),
+    shapes_per_class: int = typer.Option(200, "--shapes-per-class", min=3,
+                                         help="Models per class (at least 3: one each for train, val and test)."),
     views: int = typer.Option(24, "--views", min=1, help="Rendered views per model (img_choy2016/NNN.jpg)."),
     points: int = typer.Option(100_000, "--points", min=1, help="Points in points.npz and in pointcloud.npz."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte-identical npz)."),

@@ -254,15 +254,16 @@ def write_report(result: DatasetBuild, mesh_dir: Path, options: BuildOptions) ->
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
-    """"80/5/15" -> (0.8, 0.05, 0.15): train/val/test shares, normalised to sum to 1."""
+    """"80/5/15" -> (0.8, 0.05, 0.15): train/val/test percentages, which must sum to 100."""
     try:
         parts = [float(p) for p in text.split("/")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
-        raise UserError(f"bad split {text!r}", "give train/val/test shares, e.g. 80/5/15")
-    total = sum(parts)
-    return parts[0] / total, parts[1] / total, parts[2] / total
+    if len(parts) != 3 or min(parts) < 0:
+        raise UserError(f"bad split {text!r}", "give train/val/test percentages, e.g. 80/5/15")
+    if abs(sum(parts) - 100) > 1e-6:
+        raise UserError(f"split {text!r} sums to {sum(parts):g}, not 100", "e.g. 80/5/15")
+    return parts[0] / 100, parts[1] / 100, parts[2] / 100
 
 
 def _reason(text: str) -> str:

@@ -145,14 +145,15 @@ def split_ids(ids: Sequence[str], seed: int = 0,
               fractions: Sequence[float] = SPLIT_FRACTIONS) -> dict[str, list[str]]:
     """Deterministic train/val/test split of model ids (each list sorted).
 
-    Val and test get round(fraction * n) ids, at least one each when there are >= 3 ids;
+    Val and test get round(fraction * n) ids, at least one each (unless its fraction is 0) when
+    there are >= 3 ids;
     train gets the rest. The same ids and seed always give the same split.
     """
     ids = sorted(ids)
     order = np.random.default_rng(seed).permutation(len(ids))
     n_val, n_test = (round(f * len(ids)) for f in fractions[1:])
-    if len(ids) >= 3:
-        n_val, n_test = max(n_val, 1), max(n_test, 1)
+    if len(ids) >= 3:  # a split that was asked for gets at least one id
+        n_val, n_test = (max(n, 1) if f > 0 else n for n, f in zip((n_val, n_test), fractions[1:]))
     shuffled = [ids[i] for i in order]
     parts = {"val": shuffled[:n_val], "test": shuffled[n_val:n_val + n_test],
              "train": shuffled[n_val + n_test:]}
