@@ -6,9 +6,11 @@ serves a small ZIP64 archive in the real layout, built here from `write_box_data
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -287,8 +289,20 @@ def test_server_ignoring_range_falls_back_to_full_download(archive, server, tmp_
 def test_unknown_category_names_the_choices(server, tmp_path):
     with pytest.raises(UserError, match="unknown category 'spaceship'.*chair \\(03001627\\)"):
         fetch_dataset(SHAPENET, tmp_path, url=url_of(server), categories=["spaceship"], retry=FAST)
-    with pytest.raises(UserError, match="'lamp' \\(03636649\\) is not in the archive"):
+    with pytest.raises(UserError, match="not in the archive: 'lamp' \\(03636649\\)"):
         fetch_dataset(SHAPENET, tmp_path, url=url_of(server), categories=["lamp"], retry=FAST)
+
+
+def test_bad_categories_and_an_unreachable_host_fail_before_any_request(tmp_path):
+    """The published ShapeNet zip: its classes are known, so no request is made for bad ones;
+    a host that does not resolve fails at once, naming it, instead of retrying for minutes."""
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="unknown categories 'notaclass', 'xyz'"):
+        fetch_dataset(SHAPENET, tmp_path, categories=["chair", "notaclass", "xyz"])
+    offline = dataclasses.replace(SHAPENET, url="https://no-such-host.invalid/dataset_small_v1.1.zip")
+    with pytest.raises(UserError, match="cannot reach no-such-host.invalid"):
+        fetch_dataset(offline, tmp_path, categories=["chair"])
+    assert time.perf_counter() - start < 10 and not any(tmp_path.iterdir())
 
 
 def test_subsets_extend_metadata_and_never_shorten_a_whole_class(archive, tmp_path):

@@ -16,7 +16,9 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -144,8 +146,22 @@ def _check_status(resp: requests.Response, url: str) -> None:
         raise UserError(f"{url}: HTTP {resp.status_code} {resp.reason}", "check --url")
 
 
+def check_host(url: str) -> None:
+    """UserError naming the host of `url` when its name cannot be resolved (offline, or a typo)."""
+    host = urllib.parse.urlparse(url).hostname
+    if not host:
+        raise UserError(f"{url} names no host")
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        raise UserError(f"cannot reach {host}: its name does not resolve (no network?)",
+                        "check the connection; a rerun resumes the download") from None
+
+
 def probe(session: requests.Session, url: str, retry: RetryPolicy) -> RemoteFile:
-    """HEAD `url` (with retries): its size, ETag and Last-Modified."""
+    """HEAD `url` (with retries): its size, ETag and Last-Modified. A host whose name does not
+    resolve (no network) fails at once, not after the retries."""
+    check_host(url)
     backoff = _Backoff(retry, f"HEAD {url}")
     while True:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from vitocc.data import download, extract, remote_zip
-from vitocc.data.layout import METADATA_FILE, SPLITS, read_metadata
+from vitocc.data.layout import METADATA_FILE, SHAPENET_CLASSES, SPLITS, read_metadata
 from vitocc.errors import UserError
 from vitocc.io import write_json
 
@@ -121,6 +121,8 @@ def fetch_dataset(info: DatasetInfo, dest: str | os.PathLike, *, url: str | None
                         "a subset is verified member by member with the zip's CRC-32")
     if job.dest.exists() and not job.dest.is_dir():
         raise UserError(f"--dest {job.dest} is a file", "choose a folder")
+    if url == info.url and info.root == "ShapeNet":  # its 13 classes are known: check before any request
+        remote_zip.resolve_categories(job.categories, SHAPENET_CLASSES)
     scheme = urllib.parse.urlparse(url).scheme
     if scheme == "file":
         reader = remote_zip.LocalFileReader(urllib.request.url2pathname(urllib.parse.urlparse(url).path))

@@ -293,24 +293,22 @@ def archive_classes(members: Iterable[ZipMember], root: str) -> dict[str, list[Z
 def resolve_categories(tokens: list[str], available: Iterable[str]) -> list[str]:
     """Class names or synset ids (`chair`, `03001627`) -> synsets present in the archive.
 
-    An empty list means every class of the archive.
+    An empty list means every class of the archive. Every unknown token is named in one error.
     """
     available = sorted(available)
     if not tokens:
         return available
     by_name = {name: synset for synset, name in SHAPENET_CLASSES.items()}
-    chosen = []
-    for token in tokens:
-        synset = token if token in SHAPENET_CLASSES or token in available else by_name.get(token.lower())
-        if synset is None:
-            known = ", ".join(f"{n} ({s})" for s, n in SHAPENET_CLASSES.items())
-            raise UserError(f"unknown category '{token}'", f"use a class name or synset id: {known}")
-        if synset not in available:
-            raise UserError(f"category '{token}' ({synset}) is not in the archive",
-                            f"it has: {', '.join(available) or 'no class folders'}")
-        if synset not in chosen:
-            chosen.append(synset)
-    return chosen
+    found = {t: t if t in SHAPENET_CLASSES or t in available else by_name.get(t.lower()) for t in tokens}
+    unknown = [t for t, synset in found.items() if synset is None]
+    if unknown:
+        known = ", ".join(f"{n} ({s})" for s, n in SHAPENET_CLASSES.items())
+        raise UserError(f"unknown categor{'ies' if len(unknown) > 1 else 'y'} {', '.join(map(repr, unknown))}",
+                        f"use class names or synset ids: {known}")
+    missing = [f"'{t}' ({s})" for t, s in found.items() if s not in available]
+    if missing:
+        raise UserError(f"not in the archive: {', '.join(missing)}", f"it has: {', '.join(available) or 'no class folders'}")
+    return list(dict.fromkeys(found.values()))
 
 
 def split_list_members(classes: dict[str, list[ZipMember]], root: str, synset: str) -> list[ZipMember]:
