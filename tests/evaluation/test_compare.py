@@ -84,6 +84,13 @@ def test_user_errors(two_runs, capsys, tmp_path):
     assert code == 2 and "vitocc evaluate" in err
     code, _, err = run_cli(capsys, "compare", str(two_runs[0]), "--csv", "--markdown")
     assert code == 2 and "exclude" in err
+    code, out, err = run_cli(capsys, "compare", str(two_runs[0]), "--plot", str(tmp_path / "out.xyz"))
+    assert code == 2 and "unknown picture format '.xyz'" in err and not out  # before the table
+    (tmp_path / "old.png").write_bytes(b"kept")
+    code, out, err = run_cli(capsys, "compare", str(two_runs[0]), "--plot", str(tmp_path / "old.png"))
+    assert code == 2 and "--overwrite" in err and (tmp_path / "old.png").read_bytes() == b"kept"
+    code, _, _ = run_cli(capsys, "compare", str(two_runs[0]), "--plot", str(tmp_path / "old.png"), "--overwrite")
+    assert code == 0 and (tmp_path / "old.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_published_means_follow_the_classes_of_the_run():

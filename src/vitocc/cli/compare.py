@@ -15,7 +15,8 @@ def compare(
     paper: bool = typer.Option(False, "--paper", help="Add the Occupancy Networks paper's published rows."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
     csv: bool = typer.Option(False, "--csv", help="Print long-form CSV."),
-    plot: Optional[str] = typer.Option(None, "--plot", help="Also save a bar chart per metric (needs matplotlib)."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Also save a bar chart per metric (.png .pdf .svg; needs matplotlib)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --plot file if it exists."),
 ) -> None:
     """Per-class tables of several runs: best value per class in bold, deltas against the first run."""
     from vitocc.errors import UserError
@@ -24,6 +25,10 @@ def compare(
 
     if markdown and csv:
         raise UserError("--markdown and --csv exclude each other", "pick one output format")
+    if plot:  # before anything is printed
+        from vitocc.io import check_outputs
+
+        check_outputs([tables.check_plot_path(plot)], overwrite=overwrite)
     table = build_comparison(load_runs(run_dirs, split), with_paper=paper)
     if markdown:
         console.print(tables.to_markdown(table), end="", markup=False, highlight=False, soft_wrap=True)

@@ -132,8 +132,20 @@ def to_csv_text(table: Comparison) -> str:
     return to_csv(rows, columns)
 
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """`path` if a plot can be saved there (png, pdf or svg), else a UserError."""
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise UserError(f"--plot {path}: unknown picture format '{path.suffix}'", f"use {', '.join(PLOT_SUFFIXES)}")
+    return path
+
+
 def plot(table: Comparison, path: str | Path) -> Path:
     """A bar chart per metric (classes on x, one bar per run/method) saved to `path` (png, pdf, svg)."""
+    path = check_plot_path(path)
     try:
         import matplotlib
 
@@ -161,7 +173,6 @@ def plot(table: Comparison, path: str | Path) -> Path:
         ax.set_xticks(range(len(table.groups)), table.groups, rotation=30, ha="right")
     axes[0, 0].legend(fontsize="small", ncols=min(4, len(methods)))
     fig.tight_layout()
-    path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
