@@ -23,11 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=args, prog_name="vitocc", standalone_mode=False)
     except UserError as exc:
         _fail(str(exc), 2)
-    except typer.Abort:
-        common.err_console.print("[red]aborted[/red]")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        common.err_console.print("[red]interrupted[/red]")
+    except (typer.Abort, KeyboardInterrupt):
+        common.err_console.print("[red]interrupted:[/red] every file already written is complete (written "
+                                 "atomically); a rerun of download, synth, build-dataset, train --resume, mise or "
+                                 "evaluate continues where this one stopped", highlight=False, soft_wrap=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last resort: one line unless --verbose
         if _is_click_error(exc):  # bad option or argument (typer may vendor click)
