@@ -10,14 +10,6 @@ from vitocc.errors import UserError
 from vitocc.models import build_model, efficientnet_lite
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_mapped_weights_reproduce_the_reference_network():
     reference_pkg = pytest.importorskip("efficientnet_lite_pytorch", reason="the reference package (dev extra)")
     reference = reference_pkg.EfficientNet.from_pretrained(

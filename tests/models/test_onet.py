@@ -17,14 +17,6 @@ TINY = ["model.encoder=vit_tiny_patch16_224", "data.img_size=32", "model.hidden_
         "model.c_dim=32", "model.n_blocks=2", "data.points_subsample=128", "data.n_views=3"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("encoder", ["vit_tiny_patch16_224", "resnet18"])
 def test_encoders_map_images_to_c(encoder):
     cfg = load_config(None, TINY + [f"model.encoder={encoder}"])

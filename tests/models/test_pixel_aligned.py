@@ -16,14 +16,6 @@ HYBRID = ["model.encoder=hybrid_vit_lite0", "model.pixel_aligned=true", "data.im
           "model.hidden_size=32", "model.n_blocks=2", "model.vit_dim=48", "model.vit_depth=1", "model.vit_heads=2"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data_projection(n: int) -> torch.Tensor:
     world = cameras.world_matrix(1.4, 27.0, 40.0)
     grid = cameras.grid_projection(world, cameras.camera_matrix(), np.zeros(3), 0.75)
