@@ -49,3 +49,15 @@ def test_config_prints_resolved_yaml():
     assert "seed: 3" in out.stdout and "vit_tiny" in out.stdout
     listed = run("config", "--list")
     assert "onet-resnet18" in listed.stdout.split()
+
+
+def test_help_placeholders_read_like_one_tool():
+    """Flags show no placeholder; every value has an upper-case one (no typer `<bool>`/`<int range>`)."""
+    for name in ["", "download", "synth", "build-dataset", "train", "reconstruct", "mise", "evaluate", "compare",
+                 "config"]:
+        out = subprocess.run([sys.executable, "-m", "vitocc", *([name] if name else []), "--help"],
+                             capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin"})
+        assert out.returncode == 0, out.stderr
+        assert "--help" in out.stdout, name
+        assert "<bool>" not in out.stdout and "<int" not in out.stdout and "<path>" not in out.stdout, name
+        assert "<list[" not in out.stdout and "<str>" not in out.stdout, name

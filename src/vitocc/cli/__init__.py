@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from vitocc.cli.app import app
+from vitocc.cli.app import app, command
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") for a in args)
     try:
-        code = app(args=args, prog_name="vitocc", standalone_mode=False)
+        code = command().main(args=args, prog_name="vitocc", standalone_mode=False)
     except UserError as exc:
         _fail(str(exc), 2)
     except (typer.Abort, KeyboardInterrupt):

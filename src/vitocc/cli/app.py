@@ -6,6 +6,8 @@ inside the command functions) so that `vitocc --help` stays fast.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from vitocc import __version__
@@ -63,3 +65,39 @@ app.command("mise")(mise.mise)
 app.command("evaluate")(evaluate.evaluate)
 app.command("compare")(compare.compare)
 app.command("config")(config_cmd.config)
+
+
+# Placeholders in --help: upper-case names that say what goes there; flags take none.
+_METAVARS = {"inputs": "IMAGE_OR_DIR", "output": "OUT", "dest": "DIR", "data": "DIR", "set_": "KEY=VALUE",
+             "checkpoint": "CKPT", "config": "CFG", "gpu": "K", "split": "SPLIT", "mesh_format": "FORMAT",
+             "run_dir": "RUN_DIR", "run_dirs": "RUN_DIR", "mesh_dir": "MESH_DIR", "dataset": "DATASET",
+             "source": "PRESET|FILE", "preview": "PNG", "plot": "PNG|PDF|SVG",
+             "threshold": "P", "classes": "LIST", "categories": "LIST", "fscore": "LIST"}
+_TYPE_METAVARS = {int: "N", float: "X", Path: "PATH"}
+
+
+def command():
+    """The click command of the app, with every placeholder in the help normalised (see _METAVARS):
+    typer would show its own `<bool>`, `<int range>`, `<list[Path]>` type labels."""
+    cmd = typer.main.get_command(app)
+    for sub in [cmd, *getattr(cmd, "commands", {}).values()]:
+        sub.get_help_option = _flag_help_option(sub.get_help_option)
+        for param in sub.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif param.metavar is None:
+                by_type = _TYPE_METAVARS.get(getattr(getattr(param, "type_descriptor", None), "annotation", None))
+                param.metavar = _METAVARS.get(param.name) or by_type or param.name.upper()
+            if param.param_type_name == "argument":  # its upper-case name stands in the first column
+                param.display_type_rich = lambda ctx: None
+    return cmd
+
+
+def _flag_help_option(make):
+    """click makes --help when asked; this makes it without a placeholder, like every other flag."""
+    def get_help_option(ctx):
+        option = make(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+    return get_help_option
