@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
+import time
+import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -20,7 +24,19 @@ def _setup(tmp: Path) -> None:
     (tmp / "trunc" / "model.safetensors").write_bytes((2**40).to_bytes(8, "little") + b"{")  # header "1 TB"
     (tmp / "trunc" / "config.yaml").write_text("model:\n  encoder: resnet18\n")
     (tmp / "emptydir").mkdir()
-    (tmp / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    picture = Image.new("RGB", (137, 137), (255, 255, 255))
+    picture.paste((150, 30, 30), (40, 40, 100, 100))
+    picture.save(tmp / "picture.png")
+    (tmp / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (tmp / "bomb.png").write_bytes(_png_header(30000, 30000))  # 900 megapixels, claimed in 57 bytes
+    (tmp / "evil.yaml").write_text("model: !!python/object/apply:os.system ['echo PWNED > pwned']\n")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 CASES = [  # (arguments, expected exit code, text the one error line contains)
@@ -36,6 +52,10 @@ CASES = [  # (arguments, expected exit code, text the one error line contains)
     (["evaluate", "nosuchdir"], 2, "nosuchdir does not exist"),
     (["evaluate", "emptydir"], 2, "emptydir is not a run directory (no config.yaml)"),
     (["mise", "nosuchrun"], 2, "nosuchrun does not exist"),
+    (["config", "evil.yaml"], 2, "could not determine a constructor for the tag"),
+    (["build-dataset", "emptydir", "--split", "50/60/10"], 2, "sums to 120, not 100"),
+    (["synth", "--shapes-per-class", "2", "--dest", "syn"], 2, "--shapes-per-class"),
+    (["compare", "emptydir", "--plot", "out.xyz"], 2, "unknown picture format '.xyz'"),
 ]
 
 
@@ -50,6 +70,22 @@ def test_bad_input_gets_one_line_and_changes_nothing(tmp_path, args, code, messa
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert "weights_only" not in out.stderr and ".tmp" not in out.stderr and "Traceback" not in out.stderr
     assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("name, message", [("fake.png", "damaged image"),
+                                           ("bomb.png", "too large to decode safely")])
+def test_a_bad_picture_fails_fast_without_loading_the_model(tmp_path, name, message):
+    """Per-file failures: one line each, then the count; exit 1 (docs/errors.md); no model is loaded."""
+    _setup(tmp_path)
+    before = _tree(tmp_path)
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "vitocc", "reconstruct", name, "-o", "x.obj", "-c", "random.pt"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "400"})
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 1 and lines == [f"error: {name}: {lines[0].split(': ', 2)[2]}", "1 of 1 file(s) failed"]
+    assert message in lines[0] and "random.pt" not in out.stderr  # the (bad) checkpoint was never read
+    assert time.perf_counter() - start < 30 and _tree(tmp_path) == before
 
 
 def test_bare_vitocc_prints_the_help_and_no_empty_error():

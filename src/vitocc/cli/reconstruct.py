@@ -53,20 +53,20 @@ def reconstruct(
         raise UserError(f"--preview {preview}: the preview is a .png file")
     check_outputs([*targets.values(), *([preview] if preview else [])], paths, overwrite)
     device = resolve_device(gpu)
-    model, cfg = load_model(checkpoint, device)
-    overrides = [f"generation.{k}={v}" for k, v in
-                 (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold), ("amp", amp))
-                 if v is not None]
-    gen = apply_overrides(cfg, overrides).generation
-    check_generation(gen)  # bad settings fail before any picture is read
-
-    good, failures = [], 0
+    good, failures = [], 0  # pictures first: a bad one is reported at once, before the model loads
     for path in paths:
         try:
             good.append((path, load_image(path, crop=not no_crop)))
         except UserError as exc:
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failures += 1
+    if good:
+        model, cfg = load_model(checkpoint, device)
+        overrides = [f"generation.{k}={v}" for k, v in
+                     (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),
+                      ("amp", amp)) if v is not None]
+        gen = apply_overrides(cfg, overrides).generation
+        check_generation(gen)
     rows = []
     # The pictures are prepared already (cropped or not): no second crop.
     results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False) if good else []
