@@ -223,7 +223,7 @@ def part_runs(root: Path, n_shapes: int, case: str, threads: int) -> tuple[dict,
         finished = {}  # shapes done -> perf_counter() when that many were done
         start = time.perf_counter()
         result = evaluate_run(run, workers=workers,
-                              progress=lambda done, total: finished.setdefault(done, time.perf_counter()))
+                              progress=lambda done, total, finished=finished: finished.setdefault(done, time.perf_counter()))
         total_s[workers] = (time.perf_counter() - start) / n_shapes
         # after start-up: between the `workers`-th result (every worker has finished one) and the last
         steady_s[workers] = (finished[n_shapes] - finished[workers]) / (n_shapes - workers)

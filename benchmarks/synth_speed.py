@@ -91,7 +91,8 @@ def compare_renderers() -> None:
         return float(np.median(times)) * 1000
 
     for aa in (1, 2, 3, 4):
-        ms = best(lambda: render.render_mesh(source.mesh, world, cam, scale=scale, face_colors=source.face_colors, antialias=aa))
+        ms = best(lambda aa=aa: render.render_mesh(source.mesh, world, cam,
+                                            scale=scale, face_colors=source.face_colors, antialias=aa))
         print(f"    embree, adaptive {aa}x{aa} supersampling : {ms:6.1f} ms")
     big = cameras.camera_matrix(137 * 3)
     ms = best(lambda: render.render_mesh(source.mesh, world, big, size=137 * 3, scale=scale,

@@ -17,7 +17,6 @@ import time
 import torch
 
 from split_iou import split_loader  # scripts/ is on the path when a script in it runs
-
 from vitocc.devices import autocast
 from vitocc.training.validation import decode_chunked, occupancy_iou
 

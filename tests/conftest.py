@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from box_data import write_box_dataset
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test ever reaches a model hub

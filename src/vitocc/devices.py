@@ -7,7 +7,7 @@ where the device and the user's setting call for it.
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 import torch
 
@@ -49,7 +49,7 @@ def amp_dtype(device: torch.device, amp: str) -> torch.dtype | None:
     return None
 
 
-def autocast(device: torch.device, amp: str) -> ContextManager:
+def autocast(device: torch.device, amp: str) -> AbstractContextManager:
     """An autocast context for `amp` on `device`; a no-op when `amp_dtype` is None."""
     dtype = amp_dtype(device, amp)
     if dtype is None:

@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from box_data import inside_boxes, write_box_dataset
 from PIL import Image
 
+from box_data import inside_boxes, write_box_dataset
 from vitocc.config import DataConfig
 from vitocc.data import cameras, layout
 from vitocc.data.dataset import ShapeNetDataset

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from box_data import write_box_dataset
 from http_server import FaultyServer
 
+from box_data import write_box_dataset
 from vitocc.data import download, extract, layout, remote_zip
 from vitocc.data.fetch import DATASETS, DONE_MARKER, fetch_dataset
 from vitocc.errors import UserError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from box_data import write_box_dataset
 
+from box_data import write_box_dataset
 from vitocc.config import Config, save_config
 from vitocc.data import layout
 

@@ -12,8 +12,8 @@ import zlib
 
 import numpy as np
 import pytest
-from run_dirs import write_run
 
+from run_dirs import write_run
 from vitocc import metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import evaluate_run

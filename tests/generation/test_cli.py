@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 import trimesh
-from box_data import write_box_dataset
 from PIL import Image
-from run_dirs import write_run
 
+from box_data import write_box_dataset
+from run_dirs import write_run
 from vitocc.cli import main
 from vitocc.config import load_config
 from vitocc.generation import generate_split

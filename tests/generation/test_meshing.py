@@ -7,10 +7,10 @@ import pytest
 import torch
 import trimesh
 
+from vitocc.errors import UserError
 from vitocc.generation import MESH_FORMATS, save_mesh
 from vitocc.generation.meshing import field_normals, marching_cubes, refine, simplify
 from vitocc.generation.mise import lattice_to_points, logit
-from vitocc.errors import UserError
 
 
 def lattice(field, res: int, padding: float = 0.1) -> np.ndarray:

@@ -70,7 +70,7 @@ def test_batch_equals_shape_by_shape(fields):
     batched = mise(lambda p, i: calls.append(len(p)) or query(p, i), 3, 16, 2, THRESHOLD, 0.1, points_batch=20_000)
     assert max(calls) <= 20_000
     for b, name in enumerate(names):
-        single = mise(lambda p, i: fields[name](p), 1, 16, 2, THRESHOLD, 0.1)
+        single = mise(lambda p, i, name=name: fields[name](p), 1, 16, 2, THRESHOLD, 0.1)
         assert batched.n_queried[b] == single.n_queried[0]
         assert torch.equal(batched.values[b], single.values[0])
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 import torch
-from run_dirs import write_run
 
+from run_dirs import write_run
 from vitocc.config import load_config
 from vitocc.data.dataset import ShapeNetDataset, collate
 from vitocc.errors import UserError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from run_dirs import write_run
 
+from run_dirs import write_run
 from vitocc.config import load_config
 from vitocc.data import cameras
 from vitocc.errors import UserError

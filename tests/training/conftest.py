@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from box_data import write_box_dataset
 
+from box_data import write_box_dataset
 from vitocc.config import load_config
 
 TINY_TRAINING = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from vitocc.cli.app import app, command
+from vitocc.cli.app import command
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,7 +27,8 @@ def build_dataset(
     texture_filter: str = typer.Option("bilinear", "--texture-filter", help="Texture lookup: bilinear or nearest."),
 ) -> None:
     """Write a data set in the Occupancy Networks layout from your own meshes (resumable)."""
-    from vitocc.data.build_dataset import BuildOptions, build_dataset as build, parse_split
+    from vitocc.data.build_dataset import BuildOptions, parse_split
+    from vitocc.data.build_dataset import build_dataset as build
     from vitocc.data.builder import Counts
     from vitocc.errors import UserError
 

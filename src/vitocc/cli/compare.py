@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from vitocc.cli.common import console, err_console
@@ -15,13 +13,12 @@ def compare(
     paper: bool = typer.Option(False, "--paper", help="Add the Occupancy Networks paper's published rows."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
     csv: bool = typer.Option(False, "--csv", help="Print long-form CSV."),
-    plot: Optional[str] = typer.Option(None, "--plot", help="Also save a bar chart per metric (.png .pdf .svg; needs matplotlib)."),
+    plot: str | None = typer.Option(None, "--plot", help="Also save a bar chart per metric (.png .pdf .svg; needs matplotlib)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --plot file if it exists."),
 ) -> None:
     """Per-class tables of several runs: best value per class in bold, deltas against the first run."""
     from vitocc.errors import UserError
-    from vitocc.evaluation import build_comparison, load_runs
-    from vitocc.evaluation import tables
+    from vitocc.evaluation import build_comparison, load_runs, tables
 
     if markdown and csv:
         raise UserError("--markdown and --csv exclude each other", "pick one output format")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from vitocc.cli.common import console
 
 
 def config(
-    source: Optional[str] = typer.Argument(None, help="Preset name or YAML file; defaults if omitted."),
+    source: str | None = typer.Argument(None, help="Preset name or YAML file; defaults if omitted."),
     set_: list[str] = typer.Option([], "--set", help="Override a key: section.key=value (repeatable)."),
     list_presets: bool = typer.Option(False, "--list", help="List the shipped presets and exit."),
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,15 +11,15 @@ from vitocc.cli.common import console, err_console, options, split_list
 
 
 def download(
-    dataset: Optional[str] = typer.Argument(None, metavar="DATASET", help="Data set to fetch (see --list), e.g. shapenet."),
+    dataset: str | None = typer.Argument(None, metavar="DATASET", help="Data set to fetch (see --list), e.g. shapenet."),
     dest: Path = typer.Option(Path("data"), "--dest", metavar="DIR", help="Folder that receives the archive's root folder."),
-    url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="Other location of the zip: http(s):// or file://."),
-    categories: Optional[str] = typer.Option(
+    url: str | None = typer.Option(None, "--url", metavar="URL", help="Other location of the zip: http(s):// or file://."),
+    categories: str | None = typer.Option(
         None, "--categories", metavar="LIST", help="Only these classes, names or synset ids: chair,table or 03001627,..."),
-    max_models: Optional[int] = typer.Option(
+    max_models: int | None = typer.Option(
         None, "--max-models", min=1, metavar="N", help="At most N models per class, spread over train/val/test."),
     keep_zip: bool = typer.Option(False, "--keep-zip/--no-keep-zip", help="Keep the downloaded zip after extraction."),
-    sha256: Optional[str] = typer.Option(None, "--sha256", metavar="HEX", help="Expected sha256 of the whole zip."),
+    sha256: str | None = typer.Option(None, "--sha256", metavar="HEX", help="Expected sha256 of the whole zip."),
     list_: bool = typer.Option(False, "--list", help="List the known data sets and their sizes, then exit."),
 ) -> None:
     """Download a data set; resumes after interruptions, fetches only a subset with --categories/--max-models."""
@@ -77,8 +76,15 @@ def _progress_hooks(show: bool):
         return
     from rich.console import Group
     from rich.live import Live
-    from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
     from rich.progress import Progress as Bars
 
     bytes_bar = Bars(TextColumn("{task.description:>8}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from vitocc.cli.common import console, err_console, options, split_list
@@ -12,9 +10,9 @@ from vitocc.cli.common import console, err_console, options, split_list
 def evaluate(
     run_dir: str = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
     split: str = typer.Option("test", "--split", help="Data set split to evaluate."),
-    data: Optional[str] = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Worker processes; default test.num_workers."),
-    fscore: Optional[str] = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance)."),
+    data: str | None = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes; default test.num_workers."),
+    fscore: str | None = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance)."),
     inside: str = typer.Option("ray", "--inside", help="Inside test for IoU: ray (parity, closed meshes) or winding."),
 ) -> None:
     """Evaluate RUN_DIR/generation/<split>/ meshes (generating missing ones) with the paper's protocol."""

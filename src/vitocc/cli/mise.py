@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,15 +13,20 @@ from vitocc.cli.common import console, options
 def mise(
     run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/)."),
     split: str = typer.Option("test", "--split", help="Split to generate: train, val or test."),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help="Checkpoint to use; default: the run's best, else last."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
-    upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default: the run's generation.threshold, 0.2 unless set)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
-    points_batch: Optional[int] = typer.Option(None, "--points-batch", help="Decoder points per call: bounds memory (default 1,000,000)."),
-    amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
-    set_: list[str] = typer.Option([], "--set", help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
+    checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
+        help="Checkpoint to use; default: the run's best, else last."),
+    data: Path | None = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
+    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
+    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+    threshold: float | None = typer.Option(None, "--threshold",
+        help="Occupancy probability of the surface (default: the run's generation.threshold, 0.2 unless set)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
+    points_batch: int | None = typer.Option(None, "--points-batch",
+        help="Decoder points per call: bounds memory (default 1,000,000)."),
+    amp: str | None = typer.Option(None, "--amp",
+        help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
+    set_: list[str] = typer.Option([], "--set",
+        help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,15 +14,18 @@ def reconstruct(
     inputs: list[Path] = typer.Argument(..., help="Image files and/or folders of images."),
     output: Path = typer.Option(..., "--output", "-o",
                                 help="Mesh file (.obj .ply .off .stl .glb) for one image, or a folder."),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c",
+    checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
                                              help="Checkpoint .pt, run directory or .safetensors; default: the shipped model."),
-    preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
-    upsampling: Optional[int] = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Occupancy probability of the surface (default: the model's generation.threshold; 0.45 for the shipped model)."),
+    preview: Path | None = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
+    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
+    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+    threshold: float | None = typer.Option(None, "--threshold",
+        help="Occupancy probability of the surface (default: the model's generation.threshold; 0.45 for the shipped model)."),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
-    amp: Optional[str] = typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
-    no_crop: bool = typer.Option(False, "--no-crop", help="Keep the whole frame (padded to a square) instead of cropping around the object."),
+    amp: str | None = typer.Option(None, "--amp",
+        help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
+    no_crop: bool = typer.Option(False, "--no-crop",
+        help="Keep the whole frame (padded to a square) instead of cropping around the object."),
     gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:

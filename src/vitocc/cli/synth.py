@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,9 +17,9 @@ def synth(
     points: int = typer.Option(100_000, "--points", min=1, help="Points in points.npz and in pointcloud.npz."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte-identical npz)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
-    classes: Optional[str] = typer.Option(None, "--classes", help="Comma-separated class names or synsets (default: all 13)."),
+    classes: str | None = typer.Option(None, "--classes", help="Comma-separated class names or synsets (default: all 13)."),
     antialias: int = typer.Option(3, "--antialias", min=1, max=8, help="Supersampling per axis at edges of the renders."),
-    preview: Optional[Path] = typer.Option(
+    preview: Path | None = typer.Option(
         None, "--preview", help="Also write a PNG contact sheet: a row per class, view 000 of its first 20 models."),
 ) -> None:
     """Generate procedural airplanes, benches, ..., vessels with exact occupancy, rendered like ShapeNet."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,18 +16,18 @@ def _default_out(config: str | None) -> Path:
 
 
 def train(
-    config: Optional[str] = typer.Option(
+    config: str | None = typer.Option(
         None, "--config", "-c",
         help="Preset name or YAML file. Default: the run's config.yaml with --resume, else 'default'."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
-    gpu: Optional[int] = typer.Option(
+    data: Path | None = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
+    gpu: int | None = typer.Option(
         None, "--gpu", help="CUDA device index, -1 for the CPU. Default: cuda:0 if there is a GPU, else the CPU."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from checkpoints/last.pt."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
-    max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Stop after this many epochs in total."),
-    max_time: Optional[float] = typer.Option(None, "--max-time", help="Stop after this many seconds of this session."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
+    max_epochs: int | None = typer.Option(None, "--max-epochs", help="Stop after this many epochs in total."),
+    max_time: float | None = typer.Option(None, "--max-time", help="Stop after this many seconds of this session."),
 ) -> None:
     """Train an occupancy network (also under `torchrun --nproc_per_node=K` for data-parallel training)."""
     # Idle OpenMP threads sleep instead of spinning: with 2 threads on a busy CPU, spinning made

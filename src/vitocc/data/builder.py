@@ -296,8 +296,15 @@ def _run_pool(todo: Sequence[ModelTask], make_source: SourceFn, counts: Counts, 
 def _progress(show: bool):
     """A rich progress bar with models/s and ETA on stderr (disabled when `show` is False)."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     class RateColumn(TextColumn):
         def render(self, task):  # noqa: D102 - rich column protocol

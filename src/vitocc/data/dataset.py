@@ -36,8 +36,7 @@ from PIL import Image
 from vitocc.config import DataConfig
 from vitocc.data import cameras, layout
 from vitocc.data.layout import ShapeEntry, list_shapes, select_classes  # noqa: F401 (re-exported)
-from vitocc.data.transforms import (image_to_tensor, jitter_points, near_surface_indices, subsample_near_surface,
-                                    subsample_points)
+from vitocc.data.transforms import image_to_tensor, jitter_points, near_surface_indices, subsample_near_surface, subsample_points
 from vitocc.errors import UserError
 
 FIELDS = ("points", "points_iou", "inputs", "pointcloud", "cameras")

@@ -33,7 +33,7 @@ class NormalisedMesh:
     X_file = rotation.T @ (X_norm * source_size + source_center).
     """
 
-    mesh: "trimesh.Trimesh"  # noqa: F821
+    mesh: trimesh.Trimesh  # noqa: F821
     parts: list  # list[trimesh.Trimesh]
     part_faces: np.ndarray  # (n_parts + 1,) int64 face offsets
     rotation: np.ndarray  # (3, 3) file axes -> data axes

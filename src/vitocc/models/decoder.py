@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 Segments = list[tuple[int, int, int]]  # (shape, first row, end row) of points sorted by shape
 
 

@@ -18,6 +18,7 @@ import torch
 from vitocc.io import atomic_path
 from vitocc.models.loading import read_checkpoint
 
+
 def rng_state() -> dict[str, Any]:
     """torch (CPU and CUDA), numpy and random generator states as tensors and plain values."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
