@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from vitocc.training import load_checkpoint
+from vitocc.models import read_checkpoint
 
 
 def _env():
@@ -38,7 +38,7 @@ def test_ctrl_c_saves_last_and_resume_continues(tiny_overrides, tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    state = load_checkpoint(run / "checkpoints" / "last.pt")["state"]
+    state = read_checkpoint(run / "checkpoints" / "last.pt")["state"]
     assert state["step"] >= 3  # checkpoint_every=1000: only the interrupt wrote it
     assert "interrupted at step" in err and "Traceback" not in err
 
@@ -68,5 +68,5 @@ def test_torchrun_two_processes_gloo(tiny_overrides, tmp_path):
     assert [r["step"] for r in lines if "val_iou" in r] == [3]
     assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "config.yaml", "log.jsonl"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
-    assert lines[0]["samples_per_s"] > 0 and load_checkpoint(run / "checkpoints" / "last.pt")["state"]["step"] == 3
+    assert lines[0]["samples_per_s"] > 0 and read_checkpoint(run / "checkpoints" / "last.pt")["state"]["step"] == 3
     assert done.stdout.count("max_steps: step 3") == 1  # rank 0 alone reports

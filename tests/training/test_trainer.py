@@ -12,8 +12,8 @@ import torch
 
 from vitocc.config import apply_overrides, config_from_dict, load_config
 from vitocc.errors import UserError
-from vitocc.models import load_model
-from vitocc.training import load_checkpoint, train
+from vitocc.models import load_model, read_checkpoint
+from vitocc.training import train
 from vitocc.training.trainer import Trainer
 
 
@@ -41,7 +41,7 @@ def test_run_directory_layout_checkpoints_and_log(tiny_cfg, tmp_path):
     assert result.step == 5 and result.stop_reason == "max_steps"
     assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "config.yaml", "log.jsonl"]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
-    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")  # weights_only unpickling
+    ckpt = read_checkpoint(run / "checkpoints" / "last.pt")  # weights_only unpickling
     assert set(ckpt) == {"model", "optimizer", "scheduler", "scaler", "state", "rng", "config"}
     assert ckpt["state"]["step"] == 5 and config_from_dict(ckpt["config"]) == cfg
     lines = _log(run)
@@ -49,7 +49,7 @@ def test_run_directory_layout_checkpoints_and_log(tiny_cfg, tmp_path):
     val = [r for r in lines if "val_iou" in r]
     assert [r["step"] for r in val] == [4, 5]  # every 4 steps, and the final weights
     assert 0 <= val[-1]["val_iou"] <= 1 and result.best_iou == max(r["val_iou"] for r in val)
-    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    best = read_checkpoint(run / "checkpoints" / "best.pt")
     assert best["state"]["best_iou"] == result.best_iou
     model, loaded_cfg = load_model(run)
     assert not model.training and loaded_cfg == cfg
@@ -71,8 +71,8 @@ def test_resume_gives_the_same_weights_as_training_straight(tiny_cfg, tmp_path, 
     train(apply_overrides(tiny_cfg, ["training.max_steps=6"]), split, resume=True)
     assert len(steps) == 3  # the resumed session continued, it did not start over
 
-    a = load_checkpoint(straight / "checkpoints" / "last.pt")
-    b = load_checkpoint(split / "checkpoints" / "last.pt")
+    a = read_checkpoint(straight / "checkpoints" / "last.pt")
+    b = read_checkpoint(split / "checkpoints" / "last.pt")
     assert a["state"]["step"] == b["state"]["step"] == 6 and a["state"]["epoch"] == b["state"]["epoch"]
     for name, tensor in a["model"].items():
         torch.testing.assert_close(b["model"][name], tensor, atol=1e-6, rtol=1e-5, msg=name)

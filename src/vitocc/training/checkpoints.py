@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from vitocc.io import atomic_path
-from vitocc.models.loading import read_checkpoint
 
 
 def rng_state() -> dict[str, Any]:
@@ -48,7 +47,3 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint written by `save_checkpoint`, unpickled with weights_only=True."""
-    return read_checkpoint(Path(path))

@@ -59,7 +59,3 @@ def all_reduce_sum(values: list[float], ctx: DistContext) -> list[float]:
     dist.all_reduce(t)
     return t.tolist()
 
-
-def barrier(ctx: DistContext) -> None:
-    if ctx.enabled:
-        dist.barrier()

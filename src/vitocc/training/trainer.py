@@ -19,10 +19,11 @@ from vitocc.data.dataset import ShapeNetDataset
 from vitocc.data.loader import batch_to_device, build_loader, take_broken
 from vitocc.devices import amp_dtype, autocast, needs_grad_scaler
 from vitocc.errors import UserError
+from vitocc.models.loading import read_checkpoint
 from vitocc.models.onet import build_model, occupancy_loss
 from vitocc.runs import BEST, LAST, checkpoint_dir
 from vitocc.training import distributed
-from vitocc.training.checkpoints import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from vitocc.training.checkpoints import rng_state, save_checkpoint, set_rng_state
 from vitocc.training.reporting import RunLog, TrainProgress
 from vitocc.training.schedules import build_optimizer, build_scheduler
 from vitocc.training.validation import validate
@@ -102,7 +103,7 @@ class Trainer:
         if tcfg.threads:
             torch.set_num_threads(tcfg.threads)
         torch.manual_seed(tcfg.seed)
-        ckpt = load_checkpoint(checkpoint_dir(run_dir) / LAST) if resume else None
+        ckpt = read_checkpoint(checkpoint_dir(run_dir) / LAST) if resume else None
         self.model = build_model(cfg, pretrained=False if resume else None).to(self.device)
 
         stats = {"image_mean": self.model.image_mean, "image_std": self.model.image_std}

@@ -150,12 +150,6 @@ def arc(center: Sequence[float], radius: float, start_deg: float, stop_deg: floa
     return pts + np.asarray(center, dtype=np.float64)
 
 
-def torus(center: Sequence[float], major: float, minor: float, plane: str = "xz", segments: int = 24,
-          sections: int = 10) -> list[Points]:
-    """A ring of tube segments around `center` in a coordinate plane."""
-    return tube(arc(center, major, 0, 360, plane, segments), minor, sections)
-
-
 def mirror_z(points: Points) -> Points:
     """The part mirrored across the z = 0 plane (left/right copies)."""
     return np.asarray(points) * np.array([1.0, 1.0, -1.0])
