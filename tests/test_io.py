@@ -36,3 +36,14 @@ def test_written_files_get_the_usual_mode(tmp_path):
     os.umask(umask)
     write_text(tmp_path / "a.txt", "x")
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_killed_writer_s_temporary_file_is_removed_by_the_next_write(tmp_path):
+    from vitocc.io import write_text
+
+    stale = tmp_path / ".last.pt.abc123.tmp.pt"  # what SIGKILL during a checkpoint write leaves
+    stale.write_bytes(b"half")
+    other = tmp_path / ".best.pt.abc123.tmp.pt"
+    other.write_bytes(b"another file's")
+    write_text(tmp_path / "last.pt", "new")
+    assert not stale.exists() and other.exists() and (tmp_path / "last.pt").read_text() == "new"

@@ -8,6 +8,7 @@ the destination, so an interrupted run leaves either the old file or the new one
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -31,12 +32,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool 
     """Yield a temporary path next to `path`; rename it onto `path` if the block succeeds.
 
     `suffix` defaults to the destination's suffix. Temporary files start with "." and
-    contain ".tmp", so a crash leaves nothing that looks like a result. `fsync=False` skips
+    contain ".tmp", so a crash leaves nothing that looks like a result, and the next write of
+    the same destination removes what a killed process left. `fsync=False` skips
     the flush to disk (3x faster for small files) where a rerun re-verifies content anyway
     (zip extraction checks every file's CRC).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A process killed outright (SIGKILL, power loss) leaves its temporary file behind; the next
+    # write of the same destination removes it (vitocc never writes one file from two processes).
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     # The temporary name ends with the real suffix (".tmp.npz"), because numpy appends
     # ".npz" to names that lack it and trimesh/PIL infer the format from it.
     ext = path.suffix if suffix is None else suffix
