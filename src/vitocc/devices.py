@@ -16,8 +16,11 @@ from vitocc.errors import UserError
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
-def resolve_device(gpu: int) -> torch.device:
-    """`-1` -> the CPU, `k` -> cuda:k; a GPU that is not there is a UserError."""
+def resolve_device(gpu: int | None) -> torch.device:
+    """`--gpu` of every command: None -> cuda:0 if a GPU is visible, else the CPU; `-1` -> the CPU;
+    `k` -> cuda:k (a GPU that is not there is a UserError)."""
+    if gpu is None:
+        gpu = 0 if torch.cuda.is_available() else -1
     if gpu < 0:
         return torch.device("cpu")
     if not torch.cuda.is_available():

@@ -42,6 +42,7 @@ def test_occupancy_iou_at_threshold():
 
 def test_devices_and_amp():
     assert resolve_device(-1) == torch.device("cpu")
+    assert resolve_device(None) == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="--gpu 0: no CUDA GPU"):
             resolve_device(0)

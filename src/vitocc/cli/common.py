@@ -38,6 +38,9 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
+GPU_HELP = "CUDA device index K, or -1 for the CPU. Default: cuda:0 if a GPU is visible, else the CPU."
+
+
 def split_list(text: str | None) -> list[str]:
     """`"chair, table"` -> `["chair", "table"]`; None or "" -> []."""
     return [t.strip() for t in (text or "").split(",") if t.strip()]

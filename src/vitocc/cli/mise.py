@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, options
+from vitocc.cli.common import GPU_HELP, console, options
 
 
 def mise(
@@ -28,7 +28,7 @@ def mise(
     set_: list[str] = typer.Option([], "--set",
         help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
-    gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
 ) -> None:
     """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
     # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, err_console
+from vitocc.cli.common import GPU_HELP, console, err_console
 
 
 def reconstruct(
@@ -26,7 +26,7 @@ def reconstruct(
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop",
         help="Keep the whole frame (padded to a square) instead of cropping around the object."),
-    gpu: int = typer.Option(-1, "--gpu", help="CUDA device index; -1 for the CPU."),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).

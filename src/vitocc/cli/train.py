@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, err_console, options
+from vitocc.cli.common import GPU_HELP, console, err_console, options
 
 
 def _default_out(config: str | None) -> Path:
@@ -21,8 +21,7 @@ def train(
         help="Preset name or YAML file. Default: the run's config.yaml with --resume, else 'default'."),
     data: Path | None = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
-    gpu: int | None = typer.Option(
-        None, "--gpu", help="CUDA device index, -1 for the CPU. Default: cuda:0 if there is a GPU, else the CPU."),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from checkpoints/last.pt."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
@@ -33,7 +32,6 @@ def train(
     # Idle OpenMP threads sleep instead of spinning: with 2 threads on a busy CPU, spinning made
     # training steps 3x slower (docs/performance.md). Read when torch loads, hence before.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
 
     from vitocc.config import load_config
     from vitocc.devices import resolve_device
@@ -50,7 +48,7 @@ def train(
         if value is not None:
             overrides.append(f"training.{key}={value}")
     cfg = load_config(source or "default", overrides)
-    device = resolve_device(gpu if gpu is not None else (0 if torch.cuda.is_available() else -1))
+    device = resolve_device(gpu)
     result = run_training(cfg, out, device, resume=resume, progress=options.show_progress, console=err_console)
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun, rank 0 reports
