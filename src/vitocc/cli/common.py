@@ -38,7 +38,8 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
-GPU_HELP = "CUDA device index K, or -1 for the CPU. Default: cuda:0 if a GPU is visible, else the CPU."
+GPU_HELP = "CUDA device index K, or -1 for the CPU."
+GPU_DEFAULT = "cuda:0 if a GPU is visible, else the CPU"
 
 
 def split_list(text: str | None) -> list[str]:

@@ -10,8 +10,10 @@ from vitocc.cli.common import console, err_console, options, split_list
 def evaluate(
     run_dir: str = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
     split: str = typer.Option("test", "--split", help="Data set split to evaluate."),
-    data: str | None = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
-    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes; default test.num_workers."),
+    data: str | None = typer.Option(None, "--data", help="Data set folder.",
+                                      show_default="data.path of the run's config"),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes.",
+                                          show_default="test.num_workers of the run's config"),
     fscore: str | None = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance)."),
     inside: str = typer.Option("ray", "--inside", help="Inside test for IoU: ray (parity, closed meshes) or winding."),
 ) -> None:

@@ -7,28 +7,32 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_HELP, console, options
+from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, options
 
 
 def mise(
     run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/)."),
     split: str = typer.Option("test", "--split", help="Split to generate: train, val or test."),
     checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
-        help="Checkpoint to use; default: the run's best, else last."),
-    data: Path | None = typer.Option(None, "--data", help="Data set folder; default: data.path of the run's config."),
-    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
-    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+        help="Checkpoint to use.", show_default="the run's best.pt, else last.pt"),
+    data: Path | None = typer.Option(None, "--data", help="Data set folder.",
+                                       show_default="data.path of the run's config"),
+    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution.",
+                                             show_default="generation.resolution0 of the model's config, 32"),
+    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps.",
+                                             show_default="generation.upsampling_steps of the model's config, 2"),
     threshold: float | None = typer.Option(None, "--threshold",
-        help="Occupancy probability of the surface (default: the run's generation.threshold, 0.2 unless set)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Shapes per MISE batch (default 8)."),
+        help="Occupancy probability of the surface.", show_default="generation.threshold of the run's config"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Shapes per MISE batch.",
+                                             show_default="generation.batch_size, 8"),
     points_batch: int | None = typer.Option(None, "--points-batch",
-        help="Decoder points per call: bounds memory (default 1,000,000)."),
+        help="Decoder points per call: bounds memory.", show_default="generation.points_batch, 1,000,000"),
     amp: str | None = typer.Option(None, "--amp",
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     set_: list[str] = typer.Option([], "--set",
         help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
 ) -> None:
     """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
     # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a

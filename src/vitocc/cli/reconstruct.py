@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_HELP, console, err_console
+from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console
 
 
 def reconstruct(
@@ -15,18 +15,22 @@ def reconstruct(
     output: Path = typer.Option(..., "--output", "-o",
                                 help="Mesh file (.obj .ply .off .stl .glb) for one image, or a folder."),
     checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
-                                             help="Checkpoint .pt, run directory or .safetensors; default: the shipped model."),
+                                             help="Checkpoint .pt, run directory or .safetensors.",
+                                             show_default="the model shipped in the package"),
     preview: Path | None = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
-    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution (default 32)."),
-    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps (default 2)."),
+    resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution.",
+                                             show_default="generation.resolution0 of the model's config, 32"),
+    upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps.",
+                                             show_default="generation.upsampling_steps of the model's config, 2"),
     threshold: float | None = typer.Option(None, "--threshold",
-        help="Occupancy probability of the surface (default: the model's generation.threshold; 0.45 for the shipped model)."),
+        help="Occupancy probability of the surface.",
+        show_default="generation.threshold of the model's config, 0.4 for the shipped model"),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
     amp: str | None = typer.Option(None, "--amp",
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop",
         help="Keep the whole frame (padded to a square) instead of cropping around the object."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).

@@ -17,7 +17,8 @@ def synth(
     points: int = typer.Option(100_000, "--points", min=1, help="Points in points.npz and in pointcloud.npz."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same files (byte-identical npz)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes."),
-    classes: str | None = typer.Option(None, "--classes", help="Comma-separated class names or synsets (default: all 13)."),
+    classes: str | None = typer.Option(None, "--classes", help="Comma-separated class names or synsets.",
+                                         show_default="all 13"),
     antialias: int = typer.Option(3, "--antialias", min=1, max=8, help="Supersampling per axis at edges of the renders."),
     preview: Path | None = typer.Option(
         None, "--preview", help="Also write a PNG contact sheet: a row per class, view 000 of its first 20 models."),

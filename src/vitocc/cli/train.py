@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_HELP, console, err_console, options
+from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console, options
 
 
 def _default_out(config: str | None) -> Path:
@@ -18,10 +18,10 @@ def _default_out(config: str | None) -> Path:
 def train(
     config: str | None = typer.Option(
         None, "--config", "-c",
-        help="Preset name or YAML file. Default: the run's config.yaml with --resume, else 'default'."),
+        help="Preset name or YAML file.", show_default="the run's config.yaml with --resume, else 'default'"),
     data: Path | None = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from checkpoints/last.pt."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
