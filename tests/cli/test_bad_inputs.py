@@ -52,6 +52,8 @@ CASES = [  # (arguments, expected exit code, text the one error line contains)
     (["evaluate", "nosuchdir"], 2, "nosuchdir does not exist"),
     (["evaluate", "emptydir"], 2, "emptydir is not a run directory (no config.yaml)"),
     (["mise", "nosuchrun"], 2, "nosuchrun does not exist"),
+    (["mise", "trunc"], 2, "run directory trunc has no checkpoints/best.pt or last.pt"),  # no stray bar first
+    (["evaluate", "trunc"], 2, "data set folder data/ShapeNet does not exist"),  # no blank line first
     (["config", "evil.yaml"], 2, "could not determine a constructor for the tag"),
     (["build-dataset", "emptydir", "--split", "50/60/10"], 2, "sums to 120, not 100"),
     (["synth", "--shapes-per-class", "2", "--dest", "syn"], 2, "--shapes-per-class"),

@@ -45,3 +45,24 @@ GPU_DEFAULT = "cuda:0 if a GPU is visible, else the CPU"
 def split_list(text: str | None) -> list[str]:
     """`"chair, table"` -> `["chair", "table"]`; None or "" -> []."""
     return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def lazy_progress(*columns, **kwargs):
+    """A rich Progress that appears with its first task, so that an error raised before any work
+    prints no empty bar and no blank line."""
+    from rich.progress import Progress
+
+    class LazyProgress(Progress):
+        def __enter__(self) -> LazyProgress:
+            return self
+
+        def __exit__(self, *exc) -> None:
+            if self.live.is_started:
+                self.stop()
+
+        def add_task(self, *args, **task_kwargs):
+            if not self.live.is_started:
+                self.start()
+            return super().add_task(*args, **task_kwargs)
+
+    return LazyProgress(*columns, **kwargs)

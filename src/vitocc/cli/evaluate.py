@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vitocc.cli.common import console, err_console, options, split_list
+from vitocc.cli.common import console, err_console, lazy_progress, options, split_list
 
 
 def evaluate(
@@ -18,7 +18,7 @@ def evaluate(
     inside: str = typer.Option("ray", "--inside", help="Inside test for IoU: ray (parity, closed meshes) or winding."),
 ) -> None:
     """Evaluate RUN_DIR/generation/<split>/ meshes (generating missing ones) with the paper's protocol."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from vitocc.errors import UserError
     from vitocc.evaluation import build_comparison, evaluate_run
@@ -31,7 +31,7 @@ def evaluate(
     except ValueError:
         raise UserError(f"--fscore takes comma-separated numbers, got '{fscore}'", "e.g. --fscore 0.01,0.02") from None
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=err_console, disable=not options.show_progress, transient=True) as bar:
+    with lazy_progress(*columns, console=err_console, disable=not options.show_progress, transient=True) as bar:
         tasks: dict[str, int] = {}
 
         def follow(name: str):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, options
+from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, lazy_progress, options
 
 
 def mise(
@@ -38,7 +38,7 @@ def mise(
     # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
     # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from vitocc.devices import resolve_device
     from vitocc.generation import generate_split
@@ -52,13 +52,15 @@ def mise(
     device = resolve_device(gpu)
     columns = (TextColumn("mise {task.fields[split]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not options.show_progress, transient=False) as bar:
-        task = bar.add_task("mise", total=None, split=split, rate="")
+    with lazy_progress(*columns, console=console, disable=not options.show_progress, transient=False) as bar:
+        tasks: list[int] = []
 
         def report(done: int, total: int) -> None:
+            if not tasks:
+                tasks.append(bar.add_task("mise", total=total, split=split, rate=""))
             elapsed = bar.tasks[0].elapsed or 0.0
             rate = f"{done / elapsed:.2f} shapes/s" if done and elapsed else ""
-            bar.update(task, completed=done, total=total, rate=rate)
+            bar.update(tasks[0], completed=done, total=total, rate=rate)
 
         stats = generate_split(run_dir, split, source=checkpoint, data=data, overrides=overrides,
                                overwrite=overwrite, device=device, progress=report)
