@@ -101,10 +101,10 @@ def cases(work: Path) -> list[Case]:
         return out
 
     return [
-        Case("synth", lambda out: vitocc("synth", "--dest", str(out), "--shapes-per-class", "6", "--views", "4",
-                                         "--points", "20000", "--classes", "chair,table", "--workers", "1"), files),
+        Case("synth", lambda out: vitocc("synth", "--dest", str(out), "--shapes-per-class", "8", "--views", "8",
+                                         "--points", "50000", "--classes", "chair,table,lamp", "--workers", "1"), files),
         Case("build-dataset", lambda out: vitocc("build-dataset", str(meshes), "--dest", str(out), "--classes-from-folders",
-                                                 "--views", "2", "--points", "3000", "--workers", "1"), files),
+                                                 "--views", "12", "--points", "50000", "--workers", "1"), files),
         Case("download", lambda out: vitocc("download", "shapenet", "--url", zip_url, "--dest", str(out)), files),
         Case("train", train_cmd, weights, train_rerun),
         Case("mise", lambda out: vitocc("mise", str(run_copy(out)), "--split", "test", "--data", str(synth_set)),
@@ -120,10 +120,13 @@ def prepare(work: Path) -> None:
 
     subprocess.run(vitocc("synth", "--dest", str(work / "synth"), "--shapes-per-class", "3", "--views", "2",
                           "--points", "3000", "--classes", "chair,table", "--workers", "1"), check=True)
+    big = work / "synth-zip"  # a larger set for the archive, so that extraction takes a while
+    subprocess.run(vitocc("synth", "--dest", str(big), "--shapes-per-class", "8", "--views", "24",
+                          "--points", "100000", "--classes", "chair,table", "--workers", "2"), check=True)
     with zipfile.ZipFile(work / "synth.zip", "w") as archive:
-        for path in sorted((work / "synth").rglob("*")):
+        for path in sorted(big.rglob("*")):
             if path.is_file():
-                archive.write(path, "ShapeNet/" + str(path.relative_to(work / "synth")))
+                archive.write(path, "ShapeNet/" + str(path.relative_to(big)))
     for k, (cls, mesh) in enumerate([("chair", trimesh.creation.box((0.4, 0.8, 0.4))),
                                      ("chair", trimesh.creation.cylinder(0.2, 0.7)),
                                      ("lamp", trimesh.creation.cone(0.3, 0.6)),
