@@ -10,11 +10,11 @@ Commands and what "the same result" means for each:
     mise           every mesh byte-identical (stats.json aside: it records times)
     evaluate       per_shape.csv equal row for row
 
-A kill point is a delay after the start, spread over the uninterrupted run's duration
-(start-up included). After each kill no temporary file (`.NAME.*.tmp*`) may be left once the
-rerun has finished, and every file that exists right after the kill must be complete (the
-rerun's comparison checks its bytes). Prints one row per command: kill points, how many
-reruns matched, times.
+A kill point is a delay after the start, spread evenly over the uninterrupted run's duration
+after the interpreter's start-up (measured with `vitocc --version`). After each kill no
+temporary file (`.NAME.*.tmp*`) may be left once the rerun has finished, and every file that
+exists right after the kill must be complete (the rerun's comparison checks its bytes).
+Prints one row per command: kill points, how many reruns matched, times.
 
     python benchmarks/kill_resume.py [--points 5] [--only synth,mise] [--keep DIR]
 """
@@ -136,8 +136,16 @@ def prepare(work: Path) -> None:
     subprocess.run(cases(work)[3].command(work / "run"), check=True)
 
 
+def startup_seconds() -> float:
+    """Seconds `python -m vitocc` takes to start and exit: kill points before that would test nothing."""
+    start = time.perf_counter()
+    subprocess.run(vitocc("--version"), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, float, list[str]]:
     """(kill points, matching reruns, seconds of the uninterrupted run, problems)."""
+    startup = startup_seconds()
     reference = work / f"{case.name}-reference"
     start = time.perf_counter()
     subprocess.run(case.command(reference), check=True)
@@ -147,7 +155,7 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, floa
     for k in range(points):
         out = work / f"{case.name}-kill{k}"
         proc = subprocess.Popen(case.command(out), start_new_session=True)
-        time.sleep(seconds * (k + 1) / (points + 1))
+        time.sleep(startup + (seconds - startup) * (k + 1) / (points + 1))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
