@@ -77,7 +77,8 @@ def test_bad_input_gets_one_line_and_changes_nothing(tmp_path, args, code, messa
 @pytest.mark.parametrize("name, message", [("fake.png", "damaged image"),
                                            ("bomb.png", "too large to decode safely")])
 def test_a_bad_picture_fails_fast_without_loading_the_model(tmp_path, name, message):
-    """Per-file failures: one line each, then the count; exit 1 (docs/errors.md); no model is loaded."""
+    """Per-file failures: one line each, then the count; exit 2 when no picture was usable
+    (docs/errors.md); no model is loaded."""
     _setup(tmp_path)
     before = _tree(tmp_path)
     start = time.perf_counter()
@@ -85,7 +86,7 @@ def test_a_bad_picture_fails_fast_without_loading_the_model(tmp_path, name, mess
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "400"})
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert out.returncode == 1 and lines == [f"error: {name}: {lines[0].split(': ', 2)[2]}", "1 of 1 file(s) failed"]
+    assert out.returncode == 2 and lines == [f"error: {name}: {lines[0].split(': ', 2)[2]}", "1 of 1 file(s) failed"]
     assert message in lines[0] and "random.pt" not in out.stderr  # the (bad) checkpoint was never read
     assert time.perf_counter() - start < 30 and _tree(tmp_path) == before
 

@@ -35,7 +35,7 @@ def reconstruct(
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).
 
-    Bad files are reported one line each and skipped; the exit code is 1 if any failed.
+    Bad files are reported one line each and skipped; the exit code is 1 if some failed, 2 if all did.
     Outputs are checked before the model loads: none may be an input, and existing files are
     kept unless --overwrite.
     """
@@ -87,9 +87,9 @@ def reconstruct(
 
         write_preview(preview, rows)
         console.print(f"preview: {preview}", highlight=False, soft_wrap=True)
-    if failures:
+    if failures:  # 2 when nothing could be made (a user error), 1 when part of a batch failed
         err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(1 if good else 2)
 
 
 def _output_paths(paths: list[Path], output: Path, suffix: str, formats: tuple[str, ...]) -> dict[Path, Path]:
