@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from vitocc.cli.common import console, err_console
 
 
 def compare(
-    run_dirs: list[str] = typer.Argument(..., help="Run directories with an evaluation of --split (first = reference)."),
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories with an evaluation of --split (first = reference)."),
     split: str = typer.Option("test", "--split", help="Which evaluation/<split>/ to read."),
     paper: bool = typer.Option(False, "--paper", help="Add the Occupancy Networks paper's published rows."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
     csv: bool = typer.Option(False, "--csv", help="Print long-form CSV."),
-    plot: str | None = typer.Option(None, "--plot", help="Also save a bar chart per metric (.png .pdf .svg; needs matplotlib)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also save a bar chart per metric (.png .pdf .svg; needs matplotlib)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --plot file if it exists."),
 ) -> None:
     """Per-class tables of several runs: best value per class in bold, deltas against the first run."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from vitocc.cli.common import console, err_console, lazy_progress, options, split_list
 
 
 def evaluate(
-    run_dir: str = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
+    run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
     split: str = typer.Option("test", "--split", help="Data set split to evaluate."),
-    data: str | None = typer.Option(None, "--data", help="Data set folder.",
+    data: Path | None = typer.Option(None, "--data", help="Data set folder.",
                                       show_default="data.path of the run's config"),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes.",
                                           show_default="test.num_workers of the run's config"),

@@ -13,7 +13,7 @@ from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, lazy_progress, opt
 def mise(
     run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/)."),
     split: str = typer.Option("test", "--split", help="Split to generate: train, val or test."),
-    checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", "-c",
         help="Checkpoint to use.", show_default="the run's best.pt, else last.pt"),
     data: Path | None = typer.Option(None, "--data", help="Data set folder.",
                                        show_default="data.path of the run's config"),

@@ -14,7 +14,7 @@ def reconstruct(
     inputs: list[Path] = typer.Argument(..., help="Image files and/or folders of images."),
     output: Path = typer.Option(..., "--output", "-o",
                                 help="Mesh file (.obj .ply .off .stl .glb) for one image, or a folder."),
-    checkpoint: str | None = typer.Option(None, "--checkpoint", "-c",
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", "-c",
                                              help="Checkpoint .pt, run directory or .safetensors.",
                                              show_default="the model shipped in the package"),
     preview: Path | None = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
