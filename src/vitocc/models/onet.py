@@ -19,7 +19,9 @@ from vitocc.errors import UserError
 from vitocc.models import projection as proj
 from vitocc.models.decoder import CBNDecoder
 
-_POINTS_PER_SAMPLING = {"cpu": 16384}  # points per feature-sampling chunk without gradients
+# Points per chunk when decoding without gradients: each chunk's sampled features (232 floats a
+# point) and activations stay small on the CPU, as CBNDecoder.chunk_points; GPUs take more at once.
+_POINTS_PER_SAMPLING = {"cpu": 16384}
 _DEFAULT_POINTS_PER_SAMPLING = 262144
 
 
