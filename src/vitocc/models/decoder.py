@@ -10,8 +10,6 @@ fused multiply-add and ReLUs per layer.
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -93,11 +91,6 @@ class CResnetBlock(nn.Module):
         return self.fc_1(F.relu(self.bn_1(h, c, index, folded), inplace=True)).add_(x)
 
 
-def _split(local: torch.Tensor | None, size: int, dim: int) -> list[torch.Tensor | None] | itertools.repeat:
-    """Chunks of `local` along `dim` (the points' chunks), or endless None without local features."""
-    return itertools.repeat(None) if local is None else local.split(size, dim=dim)
-
-
 class CBNDecoder(nn.Module):
     """Occupancy decoder: Linear(3, H) -> n_blocks conditional ResNet blocks -> CBN -> ReLU -> Linear(H, 1).
 
@@ -123,21 +116,23 @@ class CBNDecoder(nn.Module):
                 local: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,).
 
-        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim F.
+        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim F;
+        a caller that samples them chunks the points itself (OccupancyNetwork does), so they go
+        through in one piece.
         """
         if index is None and (points.dim() != 3 or points.shape[0] != c.shape[0]):
             raise ValueError(f"points {tuple(points.shape)} must be (B, T, 3) for c {tuple(c.shape)}")
         if (local is None) != (self.fc_local is None):
             raise ValueError("local features are needed exactly when the decoder has local_dim > 0")
         n_points = points.shape[:-1].numel()
-        if torch.is_grad_enabled() or points.device.type != "cpu" or n_points <= self.chunk_points:
+        if (local is not None or torch.is_grad_enabled() or points.device.type != "cpu"
+                or n_points <= self.chunk_points):
             return self._decode(points, c, index, local)
         if index is None:
             chunk = max(1, self.chunk_points // points.shape[0])
-            parts = zip(points.split(chunk, dim=1), _split(local, chunk, 1))
-            return torch.cat([self._decode(p, c, None, f) for p, f in parts], dim=1)
-        parts = zip(points.split(self.chunk_points), index.split(self.chunk_points), _split(local, self.chunk_points, 0))
-        return torch.cat([self._decode(p, c, i, f) for p, i, f in parts])
+            return torch.cat([self._decode(p, c, None, None) for p in points.split(chunk, dim=1)], dim=1)
+        return torch.cat([self._decode(p, c, i, None) for p, i in
+                          zip(points.split(self.chunk_points), index.split(self.chunk_points))])
 
     def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None,
                 local: torch.Tensor | None) -> torch.Tensor:

@@ -19,10 +19,9 @@ from vitocc.errors import UserError
 from vitocc.models import projection as proj
 from vitocc.models.decoder import CBNDecoder
 
-# Points per chunk when decoding without gradients: each chunk's sampled features (232 floats a
-# point) and activations stay small on the CPU, as CBNDecoder.chunk_points; GPUs take more at once.
-_POINTS_PER_SAMPLING = {"cpu": 16384}
-_DEFAULT_POINTS_PER_SAMPLING = 262144
+# Points per chunk when decoding a pixel-aligned model without gradients on a GPU: bounds the
+# sampled features (232 floats a point); on the CPU the decoder's own chunk size applies.
+_GPU_POINTS_PER_SAMPLING = 262144
 
 
 def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
@@ -118,7 +117,7 @@ class OccupancyNetwork(nn.Module):
     def _decode_pixel_aligned(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
         if torch.is_grad_enabled():
             return self.decoder(points, code.c, index, self._local(points, code, index))
-        chunk = _POINTS_PER_SAMPLING.get(points.device.type, _DEFAULT_POINTS_PER_SAMPLING)
+        chunk = self.decoder.chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
         if index is None:
             chunk = max(1, chunk // points.shape[0])
             return torch.cat([self.decoder(p, code.c, None, self._local(p, code, None))
