@@ -59,6 +59,12 @@ def project(points: np.ndarray, world_mat: np.ndarray, camera_mat: np.ndarray,
     return pix[:, :2] / depth[:, None], depth
 
 
+def pixels_to_grid(image_px: float = IMAGE_SIZE) -> np.ndarray:
+    """A (3,3): pixel coordinates on an `image_px` picture -> [-1, 1] across it (grid_sample,
+    align_corners=False: -1 and 1 are the picture's outer edges)."""
+    return np.array([[2.0 / image_px, 0, -1.0], [0, 2.0 / image_px, -1.0], [0, 0, 1.0]])
+
+
 def grid_projection(world_mat: np.ndarray, camera_mat: np.ndarray, loc: np.ndarray, scale: float,
                     image_px: float = IMAGE_SIZE) -> np.ndarray:
     """P (3,4) float32 taking normalised-frame points X to (u w, v w, w) = P [X; 1], with (u, v) in
@@ -69,5 +75,4 @@ def grid_projection(world_mat: np.ndarray, camera_mat: np.ndarray, loc: np.ndarr
     """
     rot, t = world_mat[:, :3], world_mat[:, 3]
     t_n = (rot @ np.asarray(loc, np.float64) + t) / float(scale)
-    to_grid = np.array([[2.0 / image_px, 0, -1.0], [0, 2.0 / image_px, -1.0], [0, 0, 1.0]])
-    return (to_grid @ camera_mat @ np.concatenate([rot, t_n[:, None]], axis=1)).astype(np.float32)
+    return (pixels_to_grid(image_px) @ camera_mat @ np.concatenate([rot, t_n[:, None]], axis=1)).astype(np.float32)

@@ -15,10 +15,9 @@ from vitocc.config import Config, config_from_dict, load_config, save_config
 from vitocc.errors import UserError
 from vitocc.io import atomic_path
 from vitocc.models.onet import OccupancyNetwork, build_model
-from vitocc.runs import find_checkpoint
+from vitocc.runs import CONFIG_FILE, find_checkpoint
 
 WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.yaml"
 
 
 def shipped_model_dir() -> Path:

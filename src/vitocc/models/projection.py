@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -21,9 +20,7 @@ from vitocc.data import cameras
 
 def render_grid_intrinsics(device: torch.device | str = "cpu") -> torch.Tensor:
     """A K (3, 3): the renders' intrinsics followed by pixels -> [-1, 1] (see data.cameras.grid_projection)."""
-    s = 2.0 / cameras.IMAGE_SIZE
-    to_grid = np.array([[s, 0, -1.0], [0, s, -1.0], [0, 0, 1.0]])
-    return torch.tensor(to_grid @ cameras.camera_matrix(), dtype=torch.float32, device=device)
+    return torch.tensor(cameras.pixels_to_grid() @ cameras.camera_matrix(), dtype=torch.float32, device=device)
 
 
 def look_rotation(azimuth: torch.Tensor, elevation: torch.Tensor) -> torch.Tensor:
