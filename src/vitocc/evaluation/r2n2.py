@@ -148,11 +148,18 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
+def _cell_points(occ: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Centres (N, 3) of the occupied cells in the normalised frame, for one axis rotation."""
+    return GridPlacement.of(occ, rotation).to_frame(np.argwhere(occ) + 0.5)
+
+
+def _mean_iou(points: np.ndarray, views: list[View], masks: list[np.ndarray], frame: VoxelFrame) -> float:
+    return float(np.mean([mask_iou(silhouette(points, v, frame), m) for v, m in zip(views, masks)]))
+
+
 def silhouette_iou(occ: np.ndarray, views: list[View], masks: list[np.ndarray], frame: VoxelFrame) -> float:
     """Mean over views of the IoU of the voxels' silhouette and the picture's."""
-    placement = GridPlacement.of(occ, np.array(frame.rotation, float))
-    points = placement.to_frame(np.argwhere(occ) + 0.5)
-    return float(np.mean([mask_iou(silhouette(points, v, frame), m) for v, m in zip(views, masks)]))
+    return _mean_iou(_cell_points(occ, np.array(frame.rotation, float)), views, masks, frame)
 
 
 def fit_voxel_frame(occ: np.ndarray, views: list[View], masks: list[np.ndarray]) -> tuple[VoxelFrame, float]:
@@ -163,20 +170,19 @@ def fit_voxel_frame(occ: np.ndarray, views: list[View], masks: list[np.ndarray])
     turning the object about y and offsetting every azimuth by the same angle give the same
     pictures, so silhouettes alone cannot tell them apart.
     """
-    best, best_iou = None, -1.0
+    def best_of(frames: list[VoxelFrame], points: np.ndarray) -> tuple[float, VoxelFrame]:
+        return max(((_mean_iou(points, views, masks, f), f) for f in frames), key=lambda pair: pair[0])
+
+    fits = []
     for rotation in axis_rotations():
         rot = tuple(tuple(int(v) for v in row) for row in rotation)
-        for sign, dist in itertools.product((1, -1), DISTANCE_SCALES[::2]):
-            frame = VoxelFrame(rot, sign, 0.0, float(dist))
-            score = silhouette_iou(occ, views, masks, frame)
-            if score > best_iou:
-                best, best_iou = frame, score
-    for dist in DISTANCE_SCALES:  # the distance more finely, for the chosen axes
-        frame = VoxelFrame(best.rotation, best.azimuth_sign, 0.0, float(dist))
-        score = silhouette_iou(occ, views, masks, frame)
-        if score > best_iou:
-            best, best_iou = frame, score
-    return best, best_iou
+        points = _cell_points(occ, rotation)  # once per rotation, for every sign and distance
+        coarse = [VoxelFrame(rot, sign, 0.0, float(d)) for sign, d in itertools.product((1, -1), DISTANCE_SCALES[::2])]
+        fits.append((*best_of(coarse, points), points))
+    _, best, points = max(fits, key=lambda fit: fit[0])
+    # the distance more finely, for the chosen axes
+    score, best = best_of([VoxelFrame(best.rotation, best.azimuth_sign, 0.0, float(d)) for d in DISTANCE_SCALES], points)
+    return best, score
 
 
 def voxelize_mesh(vertices: np.ndarray, faces: np.ndarray, placement: GridPlacement, d: int,
