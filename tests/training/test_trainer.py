@@ -80,6 +80,9 @@ def test_resume_gives_the_same_weights_as_training_straight(tiny_cfg, tmp_path, 
         torch.testing.assert_close(b["optimizer"]["state"][key]["exp_avg_sq"], slot["exp_avg_sq"], atol=1e-8, rtol=1e-5)
     losses = lambda run: [(r["step"], round(r["loss"], 4)) for r in _log(run) if "loss" in r]  # noqa: E731
     assert losses(split) == losses(straight)  # the log holds each step once, same values
+    steps.clear()
+    again = train(apply_overrides(tiny_cfg, ["training.max_steps=6"]), split, resume=True)
+    assert (steps, again.step) == ([], 6)  # resuming a finished run (killed after its last save) adds no step
 
 
 def test_schedule_steps_lets_a_run_stop_early_on_a_longer_cosine(tiny_cfg, tmp_path):
@@ -126,6 +129,8 @@ def test_run_directory_errors(tiny_cfg, tmp_path):
     train(apply_overrides(tiny_cfg, ["training.max_steps=1"]), tmp_path / "run")
     with pytest.raises(UserError, match="already holds a run"):
         train(tiny_cfg, tmp_path / "run")
+    (tmp_path / "run" / "checkpoints" / "last.pt").unlink()  # as if killed before its first last.pt
+    assert train(apply_overrides(tiny_cfg, ["training.max_steps=1"]), tmp_path / "run").step == 1
     other = dataclasses.replace(tiny_cfg, model=dataclasses.replace(tiny_cfg.model, hidden_size=16))
     with pytest.raises(UserError, match="checkpoint does not match the model config"):
         train(other, tmp_path / "run", resume=True)

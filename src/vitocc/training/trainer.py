@@ -62,11 +62,15 @@ def planned_steps(cfg: Config, steps_per_epoch: int) -> int | None:
 
 
 def check_run_dir(run_dir: Path, resume: bool) -> None:
-    """A new run needs a directory without checkpoints; a resumed one needs last.pt."""
-    ckpts = checkpoint_dir(run_dir)
-    if resume and not (ckpts / LAST).is_file():
-        raise UserError(f"--resume: {ckpts / LAST} does not exist", "start a new run without --resume")
-    if not resume and ckpts.is_dir() and any(ckpts.glob("*.pt")):
+    """A new run needs a directory without last.pt; a resumed one needs it.
+
+    A run killed before its first last.pt may have left best.pt: nothing can resume it, so a new
+    run starts over in its place rather than refusing both ways.
+    """
+    last = checkpoint_dir(run_dir) / LAST
+    if resume and not last.is_file():
+        raise UserError(f"--resume: {last} does not exist", "start a new run without --resume")
+    if not resume and last.is_file():
         raise UserError(f"{run_dir} already holds a run", "continue it with --resume, or choose another --out")
 
 
@@ -217,6 +221,9 @@ class Trainer:
         batch_size = tcfg.batch_size
         loss_sum, n_loss = torch.zeros((), device=self.device), 0
         mark_time, mark_step = time.perf_counter(), self.state.step
+        reason = self._stop_reason()  # a run resumed from its final checkpoint trains no further step
+        if reason:
+            return reason
         while True:
             if tcfg.max_epochs is not None and self.state.epoch >= tcfg.max_epochs:
                 return "max_epochs"
