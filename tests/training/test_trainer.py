@@ -154,3 +154,19 @@ def test_skip_broken_trains_on_and_warns_once_per_epoch(tiny_overrides, write_bo
     # an INFO line of the strict run above names it too when the logger propagates)
     warnings = {r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "broken" in r.getMessage()}
     assert len(warnings) == 2 and all("skipped 1 broken shape" in w and str(bad) in w for w in warnings)
+
+
+def test_init_weights_fine_tunes_from_a_trained_run(tiny_cfg, tmp_path):
+    """A new run starts from another run's weights, with its own step count and schedule."""
+    train(apply_overrides(tiny_cfg, ["training.max_steps=2"]), tmp_path / "base")
+    base = read_checkpoint(tmp_path / "base" / "checkpoints" / "last.pt")["model"]
+    warm = apply_overrides(tiny_cfg, ["training.max_steps=1", "training.lr=0", f"training.init_weights={tmp_path / 'base'}"])
+    result = train(warm, tmp_path / "tuned")
+    tuned = read_checkpoint(tmp_path / "tuned" / "checkpoints" / "last.pt")
+    assert result.step == 1 and tuned["state"]["step"] == 1
+    weights = [name for name in base if "running_" not in name and "num_batches" not in name]  # not BN statistics
+    for name in weights:  # lr 0: the copied weights come through unchanged
+        torch.testing.assert_close(tuned["model"][name], base[name], msg=name)
+    other = dataclasses.replace(warm, model=dataclasses.replace(warm.model, hidden_size=16))
+    with pytest.raises(UserError, match="do not fit this config's model"):
+        train(other, tmp_path / "other")

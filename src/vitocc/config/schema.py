@@ -73,6 +73,7 @@ class TrainingConfig:
     max_epochs: int | None = None
     schedule_steps: int | None = None  # cosine length if not the planned last step (stop early, keep the curve)
     max_time: float | None = None  # seconds
+    init_weights: str | None = None  # fine-tune: start from a trained model's weights (run dir, .pt, .safetensors)
     validate_every: int = 2000  # steps
     checkpoint_every: int = 1000  # steps
     log_every: int = 10  # steps

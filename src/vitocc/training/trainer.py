@@ -19,7 +19,7 @@ from vitocc.data.dataset import ShapeNetDataset
 from vitocc.data.loader import batch_to_device, build_loader, take_broken
 from vitocc.devices import amp_dtype, autocast, needs_grad_scaler
 from vitocc.errors import UserError
-from vitocc.models.loading import read_checkpoint
+from vitocc.models.loading import load_model, read_checkpoint
 from vitocc.models.onet import build_model, occupancy_loss
 from vitocc.runs import BEST, LAST, checkpoint_dir
 from vitocc.training import distributed
@@ -74,6 +74,17 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
         raise UserError(f"{run_dir} already holds a run", "continue it with --resume, or choose another --out")
 
 
+def init_weights(model: torch.nn.Module, source: str) -> None:
+    """Copy a trained model's weights into `model` (same architecture) to fine-tune it: a new run
+    with a fresh optimizer, schedule and step count, unlike --resume."""
+    trained, _ = load_model(source)
+    try:
+        model.load_state_dict(trained.state_dict())
+    except RuntimeError as exc:
+        raise UserError(f"training.init_weights {source}: the weights do not fit this config's model: "
+                        f"{str(exc).splitlines()[0]}", "fine-tune with the model section of their config.yaml") from None
+
+
 def training_step(net: torch.nn.Module, batch: dict, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                   scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device,
                   tcfg: TrainingConfig) -> torch.Tensor:
@@ -108,7 +119,11 @@ class Trainer:
             torch.set_num_threads(tcfg.threads)
         torch.manual_seed(tcfg.seed)
         ckpt = read_checkpoint(checkpoint_dir(run_dir) / LAST) if resume else None
-        self.model = build_model(cfg, pretrained=False if resume else None).to(self.device)
+        warm = tcfg.init_weights is not None
+        self.model = build_model(cfg, pretrained=False if resume or warm else None)
+        if warm and not resume:
+            init_weights(self.model, tcfg.init_weights)
+        self.model.to(self.device)
 
         stats = {"image_mean": self.model.image_mean, "image_std": self.model.image_std}
         data = cfg.data
