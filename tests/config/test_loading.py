@@ -62,11 +62,30 @@ def test_overrides_do_not_mutate_the_input():
     ("training.lr=fast", "number"),
     ("data.skip_broken=maybe", "true or false"),
     ("novalue", "section.key=value"),
+    ("training.optimizer=sgd", "training.optimizer must be one of adam, adamw, got 'sgd'"),  # Literal words
+    ("generation.amp=fp8", "generation.amp must be one of auto, bf16, fp16, off"),
+    ("training.amp=off", None),  # YAML reads off as false: still the word
+    ("generation.threshold=1.5", "generation.threshold (--threshold) must be a probability"),  # ranges
+    ("data.surface_fraction=2", "data.surface_fraction must be in [0, 1]"),
+    ("training.max_steps=0", "training.max_steps must be > 0"),
+    ("test.fscore_thresholds=[0.01, 3]", "test.fscore_thresholds must be distances"),
 ])
 def test_bad_overrides_are_user_errors(override, fragment):
+    if fragment is None:
+        assert apply_overrides(Config(), [override]).training.amp == "off"
+        return
     with pytest.raises(UserError) as info:
         apply_overrides(Config(), [override])
     assert fragment in str(info.value)
+
+
+def test_a_bad_value_in_a_file_fails_at_load_before_any_work(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("generation:\n  upsampling_steps: 9\n")
+    with pytest.raises(UserError, match="generation.upsampling_steps .--upsampling. must be in 0..5, got 9"):
+        load_config(str(path))
+    with pytest.raises(UserError, match="generation.upsampling_steps"):  # also a checkpoint's stored config
+        config_from_dict({"generation": {"upsampling_steps": 9}})
 
 
 def test_unknown_section_and_missing_source(tmp_path):

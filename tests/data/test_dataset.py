@@ -200,7 +200,3 @@ def test_surface_fraction_draws_that_share_near_the_surface_and_keeps_labels(box
     evaluation = ShapeNetDataset(box_dataset, "val", _cfg(surface_fraction=1.0), fields=("points",))
     assert torch.equal(evaluation[0]["points"], ShapeNetDataset(box_dataset, "val", _cfg(), fields=("points",))[0]["points"])
 
-
-def test_surface_fraction_out_of_range_is_a_user_error(box_dataset):
-    with pytest.raises(UserError, match="surface_fraction"):
-        ShapeNetDataset(box_dataset, "train", _cfg(surface_fraction=1.5), train=True)

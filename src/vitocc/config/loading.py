@@ -1,7 +1,9 @@
 """Load configurations: presets or YAML files merged over the defaults, then `--set` overrides.
 
-Every value is checked against the type of its dataclass field; unknown keys and wrong
-types are :class:`~vitocc.errors.UserError` s that list what is valid.
+Every value is checked against the type of its dataclass field (a `Literal` lists the allowed
+words), and the whole config against `config.validation` once it is loaded; unknown keys,
+wrong types and values out of range are :class:`~vitocc.errors.UserError` s that say what is
+valid.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from vitocc.config.schema import Config
+from vitocc.config.validation import validate
 from vitocc.errors import UserError
 from vitocc.io import write_text
 
@@ -64,6 +67,12 @@ def valid_keys(cfg: Config | None = None) -> list[str]:
 def _coerce(value: Any, hint: Any, key: str) -> Any:
     """`value` converted to the field type `hint`, or a UserError naming `key`."""
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        word = _coerce(value, str, key)
+        if word not in allowed:
+            raise UserError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+        return word
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
@@ -152,7 +161,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(cfg: Config, overrides: typing.Iterable[str]) -> Config:
-    """`cfg` with each `section.key=value` override applied, values parsed by field type."""
+    """`cfg` with each `section.key=value` override applied, values parsed by field type, then validated."""
     data: dict[str, dict[str, Any]] = {}
     for text in overrides:
         key, value = parse_override(text)
@@ -160,11 +169,11 @@ def apply_overrides(cfg: Config, overrides: typing.Iterable[str]) -> Config:
         if not name:
             raise UserError(f"unknown config key '{key}'", f"valid keys: {', '.join(valid_keys(cfg))}")
         data.setdefault(section, {})[name] = value
-    return merge(cfg, data, "--set")
+    return validate(merge(cfg, data, "--set"))
 
 
 def load_config(source: str | None = None, overrides: typing.Iterable[str] = ()) -> Config:
-    """Defaults, then the preset or YAML file `source`, then `overrides`."""
+    """Defaults, then the preset or YAML file `source`, then `overrides`; validated (config.validation)."""
     cfg = Config()
     if source is not None:
         data, label = _read_source(source)
@@ -179,7 +188,7 @@ def config_to_dict(cfg: Config) -> dict:
 
 def config_from_dict(data: dict) -> Config:
     """A Config from a nested mapping (e.g. read back from a checkpoint), checked as YAML is."""
-    return merge(Config(), data, "mapping")
+    return validate(merge(Config(), data, "mapping"))
 
 
 def save_config(cfg: Config, path: str | Path) -> None:

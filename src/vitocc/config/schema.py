@@ -7,6 +7,12 @@ the encoder swapped for a Vision Transformer (see ../docs/train.md for every key
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+# Allowed words, checked when a config is read (config.loading) and listed in its errors.
+Optimizer = Literal["adam", "adamw"]
+Schedule = Literal["constant", "cosine"]
+Amp = Literal["auto", "bf16", "fp16", "off"]  # auto: bf16/fp16 on CUDA, full precision on the CPU
 
 
 @dataclass
@@ -62,13 +68,13 @@ class TrainingConfig:
     """Optimisation, stopping rules, validation and checkpointing."""
 
     batch_size: int = 64
-    optimizer: str = "adam"  # adam | adamw
+    optimizer: Optimizer = "adam"
     lr: float = 1e-4
     weight_decay: float = 0.0
-    schedule: str = "constant"  # constant | cosine
+    schedule: Schedule = "constant"
     warmup_steps: int = 0
     grad_clip: float | None = None
-    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | bf16 | fp16 | off
+    amp: Amp = "auto"
     max_steps: int | None = None
     max_epochs: int | None = None
     schedule_steps: int | None = None  # cosine length if not the planned last step (stop early, keep the curve)
@@ -95,7 +101,7 @@ class GenerationConfig:
     refinement_steps: int = 0
     simplify_nfaces: int | None = None
     vertex_normals: bool = False
-    amp: str = "auto"  # decoder precision: auto (bf16/fp16 on CUDA, fp32 on CPU) | bf16 | fp16 | off
+    amp: Amp = "auto"  # decoder precision
 
 
 @dataclass

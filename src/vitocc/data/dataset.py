@@ -89,9 +89,6 @@ class ShapeNetDataset(torch.utils.data.Dataset):
         unknown = set(fields) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}; valid: {FIELDS}")
-        if not 0 <= cfg.surface_fraction <= 1 or cfg.surface_band <= 0:
-            raise UserError(f"data.surface_fraction must be in [0, 1] and data.surface_band > 0, got "
-                            f"{cfg.surface_fraction} and {cfg.surface_band}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"data set folder {self.root} does not exist",

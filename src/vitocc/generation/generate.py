@@ -20,6 +20,7 @@ import torch
 import trimesh
 
 from vitocc.config import GenerationConfig
+from vitocc.config.validation import check_generation  # noqa: F401 - its old home; generation.reconstruct moves off it
 from vitocc.generation import meshing
 from vitocc.generation.mise import logit, mise
 
@@ -39,23 +40,7 @@ class MeshInfo:
     watertight: bool
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (shares of the batch)
     picture: Any = field(default=None, repr=False)  # PIL image the model saw (set by reconstruct_images)
-
-
-def check_generation(gen: GenerationConfig) -> None:
-    """UserError for settings MISE cannot run with."""
-    from vitocc.devices import AMP_MODES
-    from vitocc.errors import UserError
-
-    if gen.resolution0 < 1:
-        raise UserError(f"resolution must be >= 1, got {gen.resolution0}")
-    if not 0 <= gen.upsampling_steps <= 5:
-        raise UserError(f"upsampling steps must be in 0..5, got {gen.upsampling_steps}")
-    if not 0.0 < gen.threshold < 1.0:
-        raise UserError(f"threshold must be a probability in (0, 1), got {gen.threshold}")
-    if gen.batch_size < 1 or gen.points_batch < 1:
-        raise UserError("generation.batch_size and generation.points_batch must be >= 1")
-    if gen.amp not in AMP_MODES:
-        raise UserError(f"generation.amp must be one of {', '.join(AMP_MODES)}, got {gen.amp!r}")
+    projection: Any = field(default=None, repr=False)  # the model's camera P (3, 4) numpy, None without a camera head
 
 
 def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: GenerationConfig,
@@ -71,7 +56,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
     device = torch.device(device)
     n = len(images)
     t0 = time.perf_counter()
-    with torch.inference_mode(), autocast(device, gen.amp):
+    with torch.inference_mode(), autocast(device, gen.amp, "generation.amp"):
         c = model.encode(images.to(device))
         t_encode = time.perf_counter() - t0
         result = mise(lambda points, index: model.decode_flat(points, c, index), n, gen.resolution0,
@@ -79,6 +64,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
     shared = {"encode": t_encode / n, "mise_decoder": result.seconds_query / n,
               "mise_other": (result.seconds_total - result.seconds_query) / n}
     c = c.float().clone()  # a normal tensor (not an inference one): refinement needs gradients
+    projections = [None] * n if c.projection is None else list(c.projection.cpu().numpy())
     out = []
     for b in range(n):
         t1 = time.perf_counter()
@@ -88,7 +74,8 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
         t3 = time.perf_counter()
         stages = dict(shared, marching_cubes=t2 - t1, postprocess=t3 - t2)
         out.append((mesh, MeshInfo(sum(stages.values()), result.n_queried[b], len(mesh.vertices),
-                                   len(mesh.faces), bool(len(mesh.faces)) and mesh.is_watertight, stages)))
+                                   len(mesh.faces), bool(len(mesh.faces)) and mesh.is_watertight, stages,
+                                   projection=projections[b])))
     return out
 
 
@@ -141,7 +128,6 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     checkpoint = describe_checkpoint(weights)
     cfg = apply_overrides(cfg, overrides)
     gen = cfg.generation
-    check_generation(gen)
     dataset = ShapeNetDataset(Path(data) if data is not None else Path(cfg.data.path), split, cfg.data,
                               fields=("inputs",), image_mean=model.image_mean, image_std=model.image_std)
     setup = time.perf_counter() - start  # model and data set index
@@ -231,7 +217,10 @@ MESH_FORMATS = (".obj", ".ply", ".off", ".stl", ".glb")
 
 
 def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> None:
-    """Write `mesh` atomically in the format its suffix names (.obj .ply .off .stl .glb)."""
+    """Write `mesh` atomically in the format its suffix names (.obj .ply .off .stl .glb).
+
+    Vertex colours, when the mesh has them, go into every format but .stl: .ply and .glb (COLOR_0)
+    as their standards say, .obj as the common `v x y z r g b` extension, .off as COFF."""
     from vitocc.errors import UserError
     from vitocc.io import atomic_path
 
@@ -242,5 +231,18 @@ def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         if suffix == ".obj" and len(mesh.faces) == 0:  # trimesh writes a malformed "v" line for no vertices
             tmp.write_text("# empty mesh: nothing was above the threshold\n")
+        elif suffix == ".off" and mesh.visual.kind == "vertex":  # trimesh writes OFF without colours
+            tmp.write_text(write_coff(mesh))
         else:
             mesh.export(tmp, file_type=suffix[1:])
+
+
+def write_coff(mesh: trimesh.Trimesh) -> str:
+    """The text of a COFF file: OFF with each vertex followed by its colour r g b a (0-255)."""
+    import numpy as np
+
+    colours = np.asarray(mesh.visual.vertex_colors, dtype=np.uint8)
+    vertices = np.char.mod("%.7g", np.asarray(mesh.vertices, dtype=np.float64))
+    lines = [" ".join(v) + " " + " ".join(map(str, c)) for v, c in zip(vertices, colours)]
+    faces = [f"3 {a} {b} {c}" for a, b, c in np.asarray(mesh.faces)]
+    return "\n".join(["COFF", f"{len(lines)} {len(faces)} 0", *lines, *faces]) + "\n"
