@@ -9,6 +9,11 @@ transformer and the stem's stride-8 map), and a camera (from the class token).
 
 The stem is frozen by default (kept in eval mode, no gradients): its ImageNet features are what
 a 2-core CPU cannot learn, and a frozen stem costs no backward pass.
+
+Everything here is plain torch with timm's module names and numerics (the stem is
+`efficientnet_lite.Lite0Stem`, the blocks are timm's `vision_transformer.Block` with its
+defaults), so a picture needs no `import timm`; tests/models/test_plain_encoder.py checks the
+outputs against a build from timm's modules.
 """
 
 from __future__ import annotations
@@ -36,14 +41,13 @@ class HybridViTSettings:
     freeze_stem: bool = True
 
 
-class LiteStem(nn.Module):
+class LiteStem(efficientnet_lite.Lite0Stem):
     """EfficientNet-Lite0 up to stride 16: images (B, 3, S, S) -> maps (B, 40, S/8, S/8), (B, 112, S/16, S/16)."""
 
     def __init__(self, pretrained: bool, frozen: bool):
-        super().__init__()
-        full = efficientnet_lite.build_lite0(pretrained, features_only=True, out_indices=(2, 3))
-        self.conv_stem, self.bn1 = full.conv_stem, full.bn1
-        self.blocks = nn.Sequential(*list(full.blocks)[:_STEM_BLOCKS])
+        super().__init__(_STEM_BLOCKS)
+        if pretrained:
+            efficientnet_lite.load_lite0_weights(self, classifier=False)
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
@@ -52,12 +56,54 @@ class LiteStem(nn.Module):
         return super().train(mode and not self.frozen)  # frozen: batch-norm statistics stay ImageNet's
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.bn1(self.conv_stem(images))
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i == 2:
-                stride8 = x
-        return stride8, x
+        stages = super().forward(images)
+        return stages[2], stages[-1]
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention, tokens (B, N, D) -> (B, N, D): one qkv projection, scaled dot product, proj."""
+
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4).unbind(0)
+        x = nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(b, n, d))
+
+
+class Mlp(nn.Module):
+    """Linear -> GELU -> Linear, tokens (B, N, D) -> (B, N, D)."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block, tokens (B, N, D) -> (B, N, D): x + attn(norm1(x)), then x + mlp(norm2(x)).
+    timm's `Block(dim, heads, mlp_ratio=4, qkv_bias=True)`: layer norms with eps 1e-6, exact GELU;
+    the layers are made in timm's order, so a seed gives the same initial weights."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = Attention(dim, num_heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
 
 
 class HybridViT(nn.Module):
@@ -69,8 +115,6 @@ class HybridViT(nn.Module):
 
     def __init__(self, c_dim: int, img_size: int, settings: HybridViTSettings, pretrained: bool | None = None):
         super().__init__()
-        from timm.models.vision_transformer import Block
-
         if img_size % 16:
             raise ValueError(f"the hybrid ViT needs an image size divisible by 16, got {img_size}")
         use_weights = settings.pretrained if pretrained is None else pretrained
@@ -80,8 +124,7 @@ class HybridViT(nn.Module):
         self.proj = nn.Conv2d(STEM_CHANNELS[1], dim, 1)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, self.grid ** 2 + 1, dim) * 0.02)
-        self.blocks = nn.Sequential(*[Block(dim, settings.num_heads, mlp_ratio=4.0, qkv_bias=True)
-                                      for _ in range(settings.depth)])
+        self.blocks = nn.Sequential(*[Block(dim, settings.num_heads) for _ in range(settings.depth)])
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, c_dim)
         self.camera_head = nn.Linear(dim, projection.CAMERA_OUTPUTS)
