@@ -52,6 +52,7 @@ from vitocc.cli import (  # noqa: E402
     evaluate,
     mise,
     reconstruct,
+    serve,
     synth,
     train,
 )
@@ -64,6 +65,7 @@ app.command("reconstruct")(reconstruct.reconstruct)
 app.command("mise")(mise.mise)
 app.command("evaluate")(evaluate.evaluate)
 app.command("compare")(compare.compare)
+app.command("serve")(serve.serve)
 app.command("config")(config_cmd.config)
 
 
@@ -72,7 +74,7 @@ _METAVARS = {"inputs": "IMAGE_OR_DIR", "output": "OUT", "dest": "DIR", "data": "
              "checkpoint": "CKPT", "config": "CFG", "gpu": "K", "split": "SPLIT", "mesh_format": "FORMAT",
              "run_dir": "RUN_DIR", "run_dirs": "RUN_DIR", "mesh_dir": "MESH_DIR", "dataset": "DATASET",
              "source": "PRESET|FILE", "preview": "PNG", "plot": "PNG|PDF|SVG",
-             "threshold": "P", "classes": "LIST", "categories": "LIST", "fscore": "LIST"}
+             "threshold": "P", "host": "HOST", "max_upload_mb": "MB", "classes": "LIST", "categories": "LIST", "fscore": "LIST"}
 _TYPE_METAVARS = {int: "N", float: "X", Path: "PATH"}
 
 

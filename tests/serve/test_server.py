@@ -1,0 +1,140 @@
+"""The server over plain HTTP (no browser): the page, uploads, the CLI's meshes and messages, limits."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from serve_support import EXAMPLES, FAST, MAX_UPLOAD_BYTES, cli_error
+
+from vitocc.errors import UserError
+from vitocc.serve import Reconstructor, make_server
+
+
+def upload(server, path, **query) -> requests.Response:
+    return requests.post(f"{server.url}api/reconstruct", params={"name": path.name, **query},
+                         data=path.read_bytes(), timeout=120)
+
+
+@pytest.fixture(scope="module")
+def chair(server) -> dict:
+    answer = upload(server, EXAMPLES / "chair.png", **FAST)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_page_and_its_files_are_served_from_the_package(server):
+    page = requests.get(server.url, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert '<script src="/static/app.js">' in page.text and 'type="file"' in page.text
+    for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css")]:
+        answer = requests.get(f"{server.url}static/{name}", timeout=10)
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith(kind) and answer.content
+    for bad in ["static/missing.js", "static/..%2Fserver.py", "static/../server.py", "nothing"]:
+        assert requests.get(server.url + bad, timeout=10).status_code == 404, bad
+    settings = requests.get(f"{server.url}api/settings", timeout=10).json()
+    gen = server.reconstructor.cfg.generation
+    assert settings["settings"] == {"threshold": gen.threshold, "resolution": gen.resolution0,
+                                    "upsampling": gen.upsampling_steps, "crop": True}
+    assert settings["max_upload_bytes"] == MAX_UPLOAD_BYTES and settings["formats"] == ["glb", "obj", "ply"]
+
+
+def test_downloads_are_the_files_the_library_writes_for_the_same_settings(server, shipped_model, chair, tmp_path):
+    from vitocc.generation import load_image, reconstruct_images, save_mesh
+
+    model, cfg = shipped_model
+    assert chair["settings"] == {"threshold": 0.4, "resolution": 16, "upsampling": 1, "crop": True}
+    gen = server.reconstructor.generation(server.reconstructor.settings_from(FAST))
+    picture = load_image(EXAMPLES / "chair.png")
+    [(mesh, info)] = reconstruct_images([picture], model, gen, "cpu", crop=False)
+    assert chair["faces"] == info.faces > 1000 and chair["vertices"] == info.vertices and chair["watertight"]
+    for fmt in ("glb", "obj", "ply"):
+        answer = requests.get(server.url + chair["downloads"][fmt].lstrip("/"), timeout=30)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Disposition"] == f'attachment; filename="chair.{fmt}"'
+        save_mesh(mesh, tmp_path / f"chair.{fmt}")
+        assert answer.content == (tmp_path / f"chair.{fmt}").read_bytes(), fmt
+    seen = Image.open(io.BytesIO(requests.get(server.url + chair["picture"].lstrip("/"), timeout=10).content))
+    assert np.array_equal(np.asarray(seen), np.asarray(picture))  # the cut-out the model saw
+
+
+def test_download_is_the_file_the_cli_writes(chair, server, tmp_path, capsys):
+    from vitocc.cli import main
+
+    out = tmp_path / "chair.glb"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reconstruct", str(EXAMPLES / "chair.png"), "-o", str(out), "--threshold", FAST["threshold"],
+              "--resolution", FAST["resolution"], "--upsampling", FAST["upsampling"]])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    answer = requests.get(server.url + chair["downloads"]["glb"].lstrip("/"), timeout=30)
+    assert answer.content == out.read_bytes()
+
+
+def test_view_is_a_three_js_page_with_the_mesh(server, chair):
+    answer = requests.get(server.url + chair["view"].lstrip("/"), timeout=30)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "Three.js Authors" in answer.text and "GLTFLoader" in answer.text
+    assert "$B64GLTF" not in answer.text  # the mesh went in
+    assert "http://" not in answer.text.split("<script>", 1)[0] and "src=\"http" not in answer.text  # offline
+
+
+@pytest.mark.parametrize("bad", ["notes", "empty", "blank", "bomb"])
+def test_bad_pictures_get_the_cli_message(server, bad_pictures, bad, capsys, monkeypatch):
+    answer = upload(server, bad_pictures[bad], **FAST)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == cli_error(capsys, monkeypatch, bad_pictures[bad])
+
+
+def test_too_large_uploads_are_refused_and_the_server_goes_on(server, bad_pictures):
+    answer = upload(server, bad_pictures["huge"])
+    assert answer.status_code == 413
+    message = answer.json()["error"]
+    assert message.startswith("huge.jpg: the file is too large (3.0 MB)") and "at most 3.0 MB" in message
+    assert requests.get(f"{server.url}api/settings", timeout=10).status_code == 200
+
+
+def test_bad_settings_get_the_cli_message(server, capsys, monkeypatch):
+    answer = upload(server, EXAMPLES / "chair.png", threshold="1.5")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == cli_error(capsys, monkeypatch, EXAMPLES / "chair.png", "--threshold", "1.5")
+    answer = upload(server, EXAMPLES / "chair.png", resolution="many")
+    assert answer.status_code == 400 and answer.json()["error"] == "resolution must be an integer, got 'many'"
+
+
+def test_old_results_are_forgotten(shipped_model):
+    model, cfg = shipped_model
+    rec = Reconstructor(model, cfg, keep=2)
+    data = (EXAMPLES / "chair.png").read_bytes()
+    settings = rec.settings_from({**FAST, "resolution": "8"})
+    ids = [rec.reconstruct(data, "../../etc/chair.png", settings).id for _ in range(3)]
+    assert rec.result(ids[0]) is None and rec.result(ids[1]).name == "chair.png" and rec.result(ids[2])
+
+
+def test_a_port_in_use_is_a_user_error(server):
+    with pytest.raises(UserError, match=f"cannot serve on 127.0.0.1:{server.server_address[1]}"):
+        make_server(server.reconstructor, "127.0.0.1", server.server_address[1])
+
+
+def test_cli_serves_until_interrupted(tmp_path):
+    """`vitocc serve` in its own process: the page answers on the printed address, Ctrl+C stops it."""
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "vitocc", "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.strip() == f"vitocc serve: http://127.0.0.1:{port}/ (Ctrl+C stops)", process.stderr.read()
+        assert requests.get(f"http://127.0.0.1:{port}/api/settings", timeout=10).json()["settings"]["threshold"] == 0.4
+        process.send_signal(2)  # SIGINT, as Ctrl+C
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0 and out.strip() == "stopped", err
+    finally:
+        if process.poll() is None:
+            process.kill()
