@@ -1,5 +1,13 @@
-"""Where a run directory keeps its checkpoints, and how results name the weights that made
-them. Torch-free, so that reading results does not pay for importing torch."""
+"""The run directory: every path in it, and how results name the weights that made them.
+
+This module is the one place that spells out the layout (DESIGN section 4)::
+
+    RUN/config.yaml  log.jsonl  checkpoints/{best,last}.pt
+    RUN/generation/<split>/meshes/<class>/<model>.obj  inputs/<class>/<model>.<ext>  stats.json
+    RUN/evaluation/<split>/per_shape.csv  per_class.csv  summary.json  cache/<class>/<model>.json
+
+Torch-free, so that reading results does not pay for importing torch.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,61 @@ from pathlib import Path
 BEST = "best.pt"  # the best validation IoU so far
 LAST = "last.pt"  # the latest step, what --resume continues from
 CHECKPOINT_NAMES = (BEST, LAST)  # preferred first
-
-
 CONFIG_FILE = "config.yaml"
+
+
+class RunDir:
+    """The paths of one run directory (none is created here)."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.root)!r})"
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.jsonl"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    def generation(self, split: str) -> Path:
+        return self.root / "generation" / split
+
+    def mesh(self, split: str, class_id: str, model_id: str) -> Path:
+        """The mesh `vitocc mise` makes of one shape (view 000 as input)."""
+        return self.generation(split) / "meshes" / class_id / f"{model_id}.obj"
+
+    def input_picture(self, split: str, class_id: str, model_id: str, suffix: str) -> Path:
+        """A copy of the picture the mesh was made from."""
+        return self.generation(split) / "inputs" / class_id / f"{model_id}{suffix}"
+
+    def generation_stats(self, split: str) -> Path:
+        return self.generation(split) / "stats.json"
+
+    def evaluation(self, split: str) -> Path:
+        return self.root / "evaluation" / split
+
+    def per_shape(self, split: str) -> Path:
+        return self.evaluation(split) / "per_shape.csv"
+
+    def per_class(self, split: str) -> Path:
+        return self.evaluation(split) / "per_class.csv"
+
+    def summary(self, split: str) -> Path:
+        return self.evaluation(split) / "summary.json"
+
+    def eval_cache(self, split: str, class_id: str, model_id: str) -> Path:
+        """One shape's cached metrics, keyed by its mesh and the settings."""
+        return self.evaluation(split) / "cache" / class_id / f"{model_id}.json"
 
 
 def require_run_dir(run_dir: str | Path) -> Path:
@@ -22,19 +82,15 @@ def require_run_dir(run_dir: str | Path) -> Path:
     path = Path(run_dir)
     if not path.exists():
         raise UserError(f"{path} does not exist", "pass the folder `vitocc train --out` made")
-    if not (path / CONFIG_FILE).is_file():
+    if not RunDir(path).config.is_file():
         raise UserError(f"{path} is not a run directory (no {CONFIG_FILE})", "pass the folder `vitocc train --out` made")
     return path
-
-
-def checkpoint_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "checkpoints"
 
 
 def find_checkpoint(run_dir: str | Path) -> Path | None:
     """checkpoints/best.pt of a run directory, else checkpoints/last.pt, else None."""
     for name in CHECKPOINT_NAMES:
-        path = checkpoint_dir(run_dir) / name
+        path = RunDir(run_dir).checkpoints / name
         if path.is_file():
             return path
     return None

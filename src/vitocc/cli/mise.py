@@ -42,7 +42,7 @@ def mise(
 
     from vitocc.devices import resolve_device
     from vitocc.generation import generate_split
-    from vitocc.runs import require_run_dir
+    from vitocc.runs import RunDir, require_run_dir
 
     require_run_dir(run_dir)  # before the progress bar starts
 
@@ -71,6 +71,6 @@ def mise(
     console.print(f"{split}: {stats['generated']} generated, {stats['skipped']} already there, "
                   f"{len(stats['failed'])} failed; {per_shape}{points}; "
                   f"{stats['watertight_meshes']}/{stats['generated']} watertight, {stats['empty_meshes']} empty -> "
-                  f"{Path(run_dir) / 'generation' / split}", highlight=False, soft_wrap=True)
+                  f"{RunDir(run_dir).generation(split)}", highlight=False, soft_wrap=True)
     if stats["failed"]:
         raise typer.Exit(1)

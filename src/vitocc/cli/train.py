@@ -35,12 +35,13 @@ def train(
 
     from vitocc.config import load_config
     from vitocc.devices import resolve_device
+    from vitocc.runs import RunDir
     from vitocc.training import train as run_training
 
     out = out or _default_out(config)
     source = config
-    if source is None and resume and (out / "config.yaml").is_file():
-        source = str(out / "config.yaml")
+    if source is None and resume and RunDir(out).config.is_file():
+        source = str(RunDir(out).config)
     overrides = list(set_)
     if data is not None:
         overrides.append(f"data.path={data}")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vitocc.errors import UserError
 from vitocc.evaluation import paper, results
+from vitocc.runs import RunDir
 
 MEAN = "mean"
 
@@ -122,7 +123,7 @@ def load_runs(run_dirs: Sequence[str | Path], split: str = "test") -> list[tuple
     for label, path in zip(labels, paths):
         if not path.exists():
             raise UserError(f"{path} does not exist", "pass run directories that `vitocc evaluate` has scored")
-        csv_path = path / "evaluation" / split / "per_class.csv"
+        csv_path = RunDir(path).per_class(split)
         if not csv_path.is_file():
             raise UserError(f"{path} has no evaluation of split '{split}' ({csv_path} is missing)",
                             f"run `vitocc evaluate {path} --split {split}` first")

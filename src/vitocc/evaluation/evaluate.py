@@ -28,7 +28,7 @@ from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
 from vitocc.io import atomic_path, write_json
-from vitocc.runs import CONFIG_FILE, describe_checkpoint, find_checkpoint, require_run_dir
+from vitocc.runs import RunDir, describe_checkpoint, find_checkpoint, require_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
 
     start = time.perf_counter()
     run_dir = require_run_dir(run_dir)
-    cfg = load_config(str(run_dir / CONFIG_FILE))
+    run = RunDir(run_dir)
+    cfg = load_config(str(run.config))
     root = Path(data) if data is not None else Path(cfg.data.path)
     if not root.is_dir():
         raise UserError(f"data set folder {root} does not exist", "pass --data DIR (the folder with metadata.yaml)")
@@ -117,10 +118,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     shapes = list_shapes(root, split, classes, cfg.data.max_models_per_class)
     if not shapes:
         raise UserError(f"split '{split}' of {root} has no models", f"check the {split}.lst files")
-    gen_dir = run_dir / "generation" / split
-    out_dir = run_dir / "evaluation" / split
-    jobs = [ShapeJob(s.class_id, classes[s.class_id], s.model_id, gen_dir / "meshes" / s.class_id / f"{s.model_id}.obj",
-                     s.folder, out_dir / "cache" / s.class_id / f"{s.model_id}.json") for s in shapes]
+    jobs = [ShapeJob(s.class_id, classes[s.class_id], s.model_id, run.mesh(split, s.class_id, s.model_id),
+                     s.folder, run.eval_cache(split, s.class_id, s.model_id)) for s in shapes]
     missing = [j for j in jobs if not j.mesh.is_file()]
     if missing:
         _generate_missing(run_dir, split, root, missing, generation_progress)
@@ -144,18 +143,18 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
 
     per_class = results.class_means(rows, settings.metric_keys())
     summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
-    _write_results(out_dir, settings, rows, per_class, summary)
-    return RunEvaluation(out_dir, rows, per_class, summary, taus, cached)
+    _write_results(run, split, settings, rows, per_class, summary)
+    return RunEvaluation(run.evaluation(split), rows, per_class, summary, taus, cached)
 
 
-def _write_results(out_dir: Path, settings: EvalSettings, rows: list[dict], per_class: list[dict],
+def _write_results(run: RunDir, split: str, settings: EvalSettings, rows: list[dict], per_class: list[dict],
                    summary: dict[str, Any]) -> None:
     """per_shape.csv, per_class.csv and summary.json, each written atomically."""
     keys = settings.metric_keys()
-    results.write_csv(out_dir / "per_shape.csv", rows, [*SHAPE_COLUMNS, "empty", *keys, "seconds"])
-    results.write_csv(out_dir / "per_class.csv", per_class,
+    results.write_csv(run.per_shape(split), rows, [*SHAPE_COLUMNS, "empty", *keys, "seconds"])
+    results.write_csv(run.per_class(split), per_class,
                       ["class_id", "class", "n_shapes", "n_empty", "iou", "chamfer_l1_x10", *(k for k in keys if k != "iou")])
-    write_json(out_dir / "summary.json", _json_safe(summary))
+    write_json(run.summary(split), _json_safe(summary))
 
 
 @dataclass
@@ -368,7 +367,7 @@ def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[Shape
     still = [j for j in missing if not j.mesh.is_file()]
     if still:
         raise UserError(f"{len(still)} meshes could not be generated (e.g. {still[0].mesh})",
-                        f"see {run_dir / 'generation' / split / 'stats.json'}")
+                        f"see {RunDir(run_dir).generation_stats(split)}")
 
 
 def _json_safe(obj: Any) -> Any:
@@ -383,7 +382,7 @@ def _json_safe(obj: Any) -> Any:
 def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings, per_class: list[dict],
              rows: list[dict], seconds: float) -> dict[str, Any]:
     """summary.json: the means, and everything needed to know what they mean."""
-    gen_stats_path = run_dir / "generation" / split / "stats.json"
+    gen_stats_path = RunDir(run_dir).generation_stats(split)
     gen_stats = {}
     if gen_stats_path.is_file():
         try:

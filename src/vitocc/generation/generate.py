@@ -119,7 +119,7 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     from vitocc.io import write_bytes, write_json
     from vitocc.models import load_model
     from vitocc.models.loading import checkpoint_file
-    from vitocc.runs import describe_checkpoint
+    from vitocc.runs import RunDir, describe_checkpoint
 
     start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -131,14 +131,15 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
     dataset = ShapeNetDataset(Path(data) if data is not None else Path(cfg.data.path), split, cfg.data,
                               fields=("inputs",), image_mean=model.image_mean, image_std=model.image_std)
     setup = time.perf_counter() - start  # model and data set index
-    out_dir = run_dir / "generation" / split
+    run = RunDir(run_dir)
+    stats_path = run.generation_stats(split)
 
     def mesh_path(shape) -> Path:
-        return out_dir / "meshes" / shape.class_id / f"{shape.model_id}.obj"
+        return run.mesh(split, shape.class_id, shape.model_id)
 
     todo = [i for i, s in enumerate(dataset.shapes) if overwrite or not mesh_path(s).is_file()]
     if todo:
-        _warn_if_other_checkpoint(out_dir / "stats.json", checkpoint["path"], len(dataset) - len(todo))
+        _warn_if_other_checkpoint(stats_path, checkpoint["path"], len(dataset) - len(todo))
     seconds = dict.fromkeys(STAGES, 0.0)
     per_shape, failed = [], []
     done = 0
@@ -162,7 +163,7 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
                 shape = dataset.shapes[it["index"]]
                 save_mesh(mesh, mesh_path(shape))
                 picture = shape.folder / cfg.data.img_folder / layout.image_name(cfg.data.test_view)
-                write_bytes(out_dir / "inputs" / shape.class_id / f"{shape.model_id}{picture.suffix}",
+                write_bytes(run.input_picture(split, shape.class_id, shape.model_id, picture.suffix),
                             picture.read_bytes())
                 info.stages["write"] = time.perf_counter() - t1
                 for stage, value in info.stages.items():
@@ -194,9 +195,9 @@ def generate_split(run_dir: str | Path, split: str = "test", source: str | Path 
         "watertight_meshes": sum(1 for s in per_shape if s["watertight"]),
         "per_shape": per_shape,
     }
-    if n == 0 and not failed and (out_dir / "stats.json").is_file():
+    if n == 0 and not failed and stats_path.is_file():
         return stats  # nothing was generated: keep the figures of the run that made the meshes
-    write_json(out_dir / "stats.json", stats)
+    write_json(stats_path, stats)
     return stats
 
 

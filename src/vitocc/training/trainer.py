@@ -21,7 +21,7 @@ from vitocc.devices import amp_dtype, autocast, needs_grad_scaler
 from vitocc.errors import UserError
 from vitocc.models.loading import load_model, read_checkpoint
 from vitocc.models.onet import build_model, occupancy_loss
-from vitocc.runs import BEST, LAST, checkpoint_dir
+from vitocc.runs import BEST, LAST, RunDir
 from vitocc.training import distributed
 from vitocc.training.checkpoints import rng_state, save_checkpoint, set_rng_state
 from vitocc.training.reporting import RunLog, TrainProgress
@@ -67,7 +67,7 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
     A run killed before its first last.pt may have left best.pt: nothing can resume it, so a new
     run starts over in its place rather than refusing both ways.
     """
-    last = checkpoint_dir(run_dir) / LAST
+    last = RunDir(run_dir).checkpoints / LAST
     if resume and not last.is_file():
         raise UserError(f"--resume: {last} does not exist", "start a new run without --resume")
     if not resume and last.is_file():
@@ -118,7 +118,7 @@ class Trainer:
         if tcfg.threads:
             torch.set_num_threads(tcfg.threads)
         torch.manual_seed(tcfg.seed)
-        ckpt = read_checkpoint(checkpoint_dir(run_dir) / LAST) if resume else None
+        ckpt = read_checkpoint(RunDir(run_dir).checkpoints / LAST) if resume else None
         warm = tcfg.init_weights is not None
         self.model = build_model(cfg, pretrained=False if resume or warm else None)
         if warm and not resume:
@@ -150,8 +150,8 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
         if ctx.is_main:
-            save_config(cfg, run_dir / "config.yaml")
-        self.log = RunLog(run_dir / "log.jsonl", ctx.is_main, self.state.step if resume else None)
+            save_config(cfg, RunDir(run_dir).config)
+        self.log = RunLog(RunDir(run_dir).log, ctx.is_main, self.state.step if resume else None)
         self.progress = TrainProgress(progress and ctx.is_main, self.total_steps, self.state.step, console)
         self.last_val: dict[str, float] | None = None
         self.last_val_step = -1
@@ -174,7 +174,7 @@ class Trainer:
         """Write checkpoints/`name` (rank 0 only)."""
         if not self.ctx.is_main:
             return
-        save_checkpoint(checkpoint_dir(self.run_dir) / name, {
+        save_checkpoint(RunDir(self.run_dir).checkpoints / name, {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -300,7 +300,7 @@ class Trainer:
         except KeyboardInterrupt:
             self.save_last()
             if self.ctx.is_main:
-                log.warning("interrupted at step %d: saved %s", self.state.step, checkpoint_dir(self.run_dir) / LAST)
+                log.warning("interrupted at step %d: saved %s", self.state.step, RunDir(self.run_dir).checkpoints / LAST)
             raise
         self.save_last()
         return TrainResult(self.run_dir, self.state.step, self.state.epoch, self.state.best_iou, self.last_val, reason)
