@@ -41,6 +41,9 @@ def browser(tmp_path_factory):
 def page(browser, server):
     """The page, loaded, with the fast settings filled in."""
     page = browser.new_page()
+    page.requested, page.console_errors = [], []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
     page.goto(server.url)
     page.wait_for_selector("body[data-state=idle]", timeout=20_000)
     for key in ("threshold", "resolution", "upsampling"):
@@ -88,6 +91,10 @@ def test_picture_to_mesh_in_the_browser(page, server, shipped_model, tmp_path):
     page.wait_for_timeout(300)
     assert page.locator("#viewer").screenshot() != before
 
+    # Offline: everything came from the server (the viewer's glTF is a data: URL), and nothing failed.
+    assert [url for url in page.requested if not url.startswith((server.url, "data:", "blob:"))] == []
+    assert page.console_errors == []
+
     # Each download is the file the library (hence the CLI) writes for this picture and these settings.
     model, _ = shipped_model
     gen = server.reconstructor.generation(server.reconstructor.settings_from(FAST))
@@ -113,3 +120,22 @@ def test_too_large_upload_shows_the_limit(page, bad_pictures):
     page.wait_for_selector("body[data-state=error]", timeout=60_000)
     message = page.text_content("#error")
     assert message.startswith("error: huge.jpg: the file is too large (3.0 MB)") and "at most 3.0 MB" in message
+
+
+def test_dropped_picture_and_new_settings(page):
+    """A picture dropped on the page is reconstructed; 'Reconstruct again' uses it with the new settings."""
+    data = list((EXAMPLES / "chair.png").read_bytes())
+    page.evaluate("""(data) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(data)], "dropped.png", {type: "image/png"}));
+        document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+    }""", data)
+    page.wait_for_selector("body[data-state=ready]", timeout=120_000)
+    assert page.text_content("#used").startswith("dropped.png: threshold 0.4, resolution 16, upsampling 1")
+    faces = int(page.text_content("#info").split(" vertices, ")[1].split(" faces")[0])
+    page.fill("#resolution", "8")
+    page.click("#again")
+    page.wait_for_function("document.querySelector('#used').textContent.includes('resolution 8')", timeout=120_000)
+    page.wait_for_selector("body[data-state=ready]", timeout=120_000)
+    assert int(page.text_content("#info").split(" vertices, ")[1].split(" faces")[0]) < faces
+    assert page.get_attribute("#downloads a[data-format=glb]", "href").endswith("/mesh.glb")

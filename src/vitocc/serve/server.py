@@ -178,7 +178,21 @@ def viewer_html(result: Result) -> str:
     # Objects face +x with y up (DESIGN section 2): look from the front, 30 degrees above, 45 to the side.
     scene.set_camera(angles=(np.radians(-30), np.radians(45), 0), distance=2.2 * max(result.mesh.extents),
                      center=result.mesh.bounds.mean(axis=0))
-    return scene_to_html(scene)
+    return scene_to_html(scene).replace("</body>", f"<script>{VIEWER_LIGHTING}</script></body>", 1)
+
+
+# Our addition to trimesh's viewer page. A glTF mesh without a material gets glTF's default one, which
+# is fully metallic (metalness 1): lit by the viewer's one light at the camera, it shows near black.
+# Make it matte once it has loaded, and add light from the sky and the ground so that faces turned
+# away from the camera keep their colour.
+VIEWER_LIGHTING = """
+scene.add(new THREE.HemisphereLight(0xffffff, 0x808080, 0.35));
+(function matte() {
+  let meshes = 0;
+  scene.traverse((object) => { if (object.isMesh) { object.material.metalness = 0; meshes += 1; } });
+  if (meshes && camera) { render(); } else { requestAnimationFrame(matte); }
+})();
+"""
 
 
 def check_size(name: str, size: int, limit: int) -> None:
