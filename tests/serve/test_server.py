@@ -107,6 +107,20 @@ def test_bad_settings_get_the_cli_message(server, capsys, monkeypatch):
     assert answer.status_code == 400 and answer.json()["error"] == "resolution must be an integer, got 'many'"
 
 
+def test_other_pages_and_host_names_are_refused(server):
+    """A page of another site (its Origin), or one whose name was rebound to 127.0.0.1 (its Host), gets 403."""
+    port = server.server_address[1]
+    chair = (EXAMPLES / "chair.png").read_bytes()
+    rebound = requests.get(server.url, headers={"Host": f"evil.example:{port}"}, timeout=10)
+    assert rebound.status_code == 403 and "not 'evil.example:" in rebound.json()["error"]
+    posted = requests.post(f"{server.url}api/reconstruct", data=chair, headers={"Origin": "http://evil.example"},
+                           timeout=10)
+    assert posted.status_code == 403 and posted.json()["error"].startswith("requests from other pages")
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        own = requests.get(f"{server.url}api/settings", headers={"Host": host, "Origin": f"http://{host}"}, timeout=10)
+        assert own.status_code == 200, host
+
+
 def test_old_results_are_forgotten(shipped_model):
     model, cfg = shipped_model
     rec = Reconstructor(model, cfg, keep=2)

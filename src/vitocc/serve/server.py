@@ -255,6 +255,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         path = urlsplit(self.path).path
         rec: Reconstructor = self.server.reconstructor
+        if not self._trusted():
+            return None
         if path in ("/", "/index.html"):
             return self._send(200, static_file("index.html"), STATIC_TYPES[".html"])
         if path.startswith("/static/"):
@@ -290,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
             self._drain()
             return self._error(404, f"{url.path}: no such endpoint")
         rec: Reconstructor = self.server.reconstructor
+        if not self._trusted():
+            return None
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         name = safe_name(query.get("name", "picture"))
         try:
@@ -306,6 +310,27 @@ class Handler(BaseHTTPRequestHandler):
         except UserError as exc:
             return self._error(413 if length > rec.max_upload_bytes else 400, str(exc))
         return self._json(200, result.summary())
+
+    def _trusted(self) -> bool:
+        """Whether the request may come from another web page than ours; if so, answer 403 and say False.
+
+        A server on a loopback address answers only to loopback host names (a page elsewhere that
+        rebinds its own name to 127.0.0.1 gets nothing), and a browser's request from another page's
+        origin (its Origin header) is refused, so other sites cannot make this machine reconstruct.
+        """
+        host = self.headers.get("Host", "")
+        origin = self.headers.get("Origin")
+        port = self.server.server_address[1]
+        if self.server.loopback and host not in {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}:
+            reason = f"this server answers to 127.0.0.1:{port} and localhost:{port} only, not {host!r}"
+        elif origin is not None and origin != f"http://{host}":
+            reason = f"requests from other pages ({origin}) are refused"
+        else:
+            return True
+        self._drain()
+        self.close_connection = True
+        self._error(403, reason)
+        return False
 
     def _drain(self, length: int | None = None) -> None:
         """Read and discard the request body, so that the client gets to read the answer."""
@@ -349,6 +374,7 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], reconstructor: Reconstructor):
         super().__init__(address, Handler)
         self.reconstructor = reconstructor
+        self.loopback = address[0] in ("127.0.0.1", "localhost", "::1")
 
     @property
     def url(self) -> str:
