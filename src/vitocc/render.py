@@ -128,6 +128,17 @@ def render_mesh(mesh: trimesh.Trimesh, world_mat: np.ndarray, camera_mat: np.nda
     return np.round(image * 255.0).astype(np.uint8)
 
 
+def vertex_color_fn(mesh: trimesh.Trimesh) -> ColorFn:
+    """A ColorFn interpolating the mesh's vertex colours (V,4) uint8 (`mesh.visual.vertex_colors`) across each face."""
+    colours = np.asarray(mesh.visual.vertex_colors, dtype=np.float64)[:, :3] / 255.0
+    faces = np.asarray(mesh.faces)
+
+    def color_fn(face: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        return np.einsum("kj,kjc->kc", bary, colours[faces[face]])
+
+    return color_fn
+
+
 def corner_normals(mesh: trimesh.Trimesh, smooth_angle_deg: float = 20.0) -> np.ndarray:
     """Per-corner normals (F,3,3) for smooth shading that keeps sharp edges sharp.
 

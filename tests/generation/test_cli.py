@@ -188,3 +188,46 @@ def test_reconstruct_makes_a_picture_given_twice_once(tiny_run, box_dataset, tmp
     assert run_cli("reconstruct", str(picture), str(picture), "-o", str(out), "--checkpoint", str(tiny_run)) == 0
     assert [p.name for p in out.iterdir()] == ["000.obj"]
     assert capsys.readouterr().out.count("->") == 1
+
+
+def test_reconstruct_colours_the_mesh_unless_no_colour(tiny_run, box_dataset, tmp_path):
+    """A model without a camera head colours through the best-fitting render view; --no-colour writes grey."""
+    render = next(box_dataset.glob("*/*/img_choy2016/000.jpg"))
+    assert run_cli("reconstruct", str(render), "-o", str(tmp_path / "c.ply"), "--checkpoint", str(tiny_run),
+                   "--preview", str(tmp_path / "c.png")) == 0
+    coloured = trimesh.load(tmp_path / "c.ply", process=False)
+    assert coloured.visual.kind == "vertex"
+    picture_colours = np.asarray(Image.open(render).convert("RGB")).reshape(-1, 3)
+    object_colours = picture_colours[(picture_colours < 200).any(axis=1)]
+    # the mesh's colours are the object's (not white, not the default grey)
+    assert np.abs(np.median(coloured.visual.vertex_colors[:, :3], axis=0) - np.median(object_colours, axis=0)).max() < 40
+    assert run_cli("reconstruct", str(render), "-o", str(tmp_path / "g.ply"), "--checkpoint", str(tiny_run),
+                   "--no-colour", "--preview", str(tmp_path / "g.png")) == 0
+    assert trimesh.load(tmp_path / "g.ply", process=False).visual.kind != "vertex"
+    renders = [np.asarray(Image.open(tmp_path / f"{name}.png").convert("RGB"))[:, 260:].astype(int) for name in "cg"]
+    assert np.abs(renders[0] - renders[1]).mean() > 2  # the preview shows the colours
+
+
+def test_reconstruct_mask_and_keep_background(tiny_run, tmp_path, capsys):
+    ramp = (np.linspace(90, 230, 120)[:, None, None] * np.ones((120, 160, 3))).astype(np.uint8)  # a gradient
+    ramp[40:90, 50:110] = (150, 20, 20)
+    Image.fromarray(ramp).save(tmp_path / "photo.png")
+    mask = np.zeros((120, 160), np.uint8)
+    mask[40:90, 50:110] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    common = ("--checkpoint", str(tiny_run), "--no-crop", "--preview")
+    assert run_cli("reconstruct", str(tmp_path / "photo.png"), "-o", str(tmp_path / "m.obj"), "--mask",
+                   str(tmp_path / "mask.png"), *common, str(tmp_path / "m.png")) == 0
+    assert run_cli("reconstruct", str(tmp_path / "photo.png"), "-o", str(tmp_path / "k.obj"), "--keep-background",
+                   *common, str(tmp_path / "k.png")) == 0
+    assert run_cli("reconstruct", str(tmp_path / "photo.png"), "-o", str(tmp_path / "d.obj"), *common,
+                   str(tmp_path / "d.png")) == 0
+    seen = {name: np.asarray(Image.open(tmp_path / f"{name}.png").convert("RGB"))[:, :256] for name in "mkd"}
+    corner = (slice(40, 48), slice(4, 12))  # the picture's top left (the sheet has a 2 px margin; the square adds white rows)
+    assert (seen["m"][corner] == 255).all() and (seen["d"][corner] == 255).all()  # background cut (mask or auto)
+    assert (seen["k"][corner] < 200).all()  # kept: the gradient's dark top
+    assert (tmp_path / "m.obj").read_text().count("\nv ") > 10
+    capsys.readouterr()
+    assert run_cli("reconstruct", str(tmp_path / "photo.png"), str(tmp_path / "mask.png"), "-o", str(tmp_path / "two"),
+                   "--mask", str(tmp_path / "mask.png"), "--checkpoint", str(tiny_run)) == 2
+    assert "--mask" in capsys.readouterr().err

@@ -155,10 +155,12 @@ def test_a_background_that_is_not_plain_is_warned_about(tmp_path, caplog):
     photo().save(tmp_path / "plain.png")
     with caplog.at_level(logging.WARNING, logger="vitocc.generation.images"):
         load_image(tmp_path / "plain.png")
-        load_image(tmp_path / "gradient.png", crop=False)  # the user chose the whole frame: nothing to warn about
+        load_image(tmp_path / "gradient.png", crop=False, cut_background=False)  # the whole frame: nothing to warn about
+        cut = np.asarray(load_image(tmp_path / "gradient.png"))  # the default cuts the background away: no warning
         assert not caplog.records
-        load_image(tmp_path / "gradient.png")
+        load_image(tmp_path / "gradient.png", cut_background=False)
     assert len(caplog.records) == 1
+    assert (cut[0, 0] == 255).all() and (np.abs(cut[cut.shape[0] // 2, cut.shape[1] // 2] - (150, 20, 20)) < 5).all()
     assert str(tmp_path / "gradient.png") in caplog.text and "not plain" in caplog.text
     assert images.plain_border_share(ramp.astype(np.uint8)) < images.PLAIN_BORDER
     assert images.plain_border_share(np.asarray(photo(box=(0, 50, 300, 110)))) > images.PLAIN_BORDER  # touches two sides

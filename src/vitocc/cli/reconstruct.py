@@ -30,6 +30,11 @@ def reconstruct(
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     no_crop: bool = typer.Option(False, "--no-crop",
         help="Keep the whole frame (padded to a square) instead of cropping around the object."),
+    no_colour: bool = typer.Option(False, "--no-colour", help="Grey meshes: no vertex colours from the picture."),
+    mask: Path | None = typer.Option(None, "--mask",
+        help="Image of the object's mask (white or opaque = object) for the one input picture; replaces the automatic cut."),
+    keep_background: bool = typer.Option(False, "--keep-background",
+        help="No automatic cut of a background that is not plain (the model then shapes the background too)."),
     gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
@@ -45,24 +50,26 @@ def reconstruct(
     from rich.markup import escape
 
     from vitocc.config import apply_overrides
+    from vitocc.config.validation import check_generation
     from vitocc.devices import resolve_device
     from vitocc.errors import UserError
     from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
-    from vitocc.generation.generate import check_generation
     from vitocc.generation.images import find_images
     from vitocc.io import check_outputs
     from vitocc.models import load_model
 
     paths = list({p.resolve(): p for p in find_images(inputs)}.values())  # a picture given twice is made once
+    if mask is not None and len(paths) != 1:
+        raise UserError(f"--mask {mask} is for one picture but {len(paths)} were given")
     targets = _output_paths(paths, output, f".{mesh_format.lower().lstrip('.')}", MESH_FORMATS)
     if preview is not None and preview.suffix.lower() != ".png":
         raise UserError(f"--preview {preview}: the preview is a .png file")
-    check_outputs([*targets.values(), *([preview] if preview else [])], paths, overwrite)
+    check_outputs([*targets.values(), *([preview] if preview else [])], [*paths, *([mask] if mask else [])], overwrite)
     device = resolve_device(gpu)
     good, failures = [], 0  # pictures first: a bad one is reported at once, before the model loads
     for path in paths:
         try:
-            good.append((path, load_image(path, crop=not no_crop)))
+            good.append((path, load_image(path, crop=not no_crop, cut_background=not keep_background, mask=mask)))
         except UserError as exc:
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failures += 1
@@ -75,7 +82,8 @@ def reconstruct(
         check_generation(gen)
     rows = []
     # The pictures are prepared already (cropped or not): no second crop.
-    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False) if good else []
+    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,
+                                 colour=not no_colour, cut_background=False) if good else []
     for (path, _), (mesh, info) in zip(good, results):
         save_mesh(mesh, targets[path])
         rows.append((info.picture, mesh))

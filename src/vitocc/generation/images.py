@@ -4,9 +4,11 @@ The model was trained on 137x137 renders of one object on a white background, fi
 about 70% of the frame. A photo or a cut-out PNG is brought to that look:
 EXIF orientation applied, transparency composited on white, 16-bit and grayscale images
 converted to 8-bit RGB, then (unless `crop=False`) cropped around the object and padded
-to a square with a margin. Every failure is one UserError naming the file. A picture whose
-background is not plain (a room, a gradient) gets a warning: neither the crop nor the
-model can tell the object from such a background (docs/real-style.md).
+to a square with a margin. Every failure is one UserError naming the file. An opaque picture
+whose background is not plain (a room, a gradient) is cut out first (`generation.segment`,
+GrabCut seeded from the border) unless `cut_background=False`: neither the crop nor the
+model can tell the object from such a background (docs/real-style.md); a user's own mask
+(`mask`) replaces the cut.
 """
 
 from __future__ import annotations
@@ -35,12 +37,39 @@ MIN_OBJECT_PX = 32  # an object smaller than this across carries too little for 
 log = logging.getLogger(__name__)
 
 
-def load_image(path: str | Path, crop: bool = True) -> Image.Image:
+def load_image(path: str | Path, crop: bool = True, cut_background: bool = True,
+               mask: str | Path | None = None) -> Image.Image:
     """A square RGB picture of the object in file `path`, ready for `image_to_tensor`.
 
-    UserError if the file is missing, empty, not an image, or damaged.
+    `mask`: an image file whose white (or opaque) pixels are the object (see `prepare_image`).
+    UserError if the file (or the mask) is missing, empty, not an image, or damaged.
     """
     path = Path(path)
+    image = _read(path)
+    object_mask = None
+    if mask is not None:
+        object_mask = mask_array(_read(Path(mask)), image.size, f"--mask {mask}")
+    return prepare_image(image, crop=crop, name=str(path), cut_background=cut_background, mask=object_mask)
+
+
+def mask_array(image: Image.Image, size: tuple[int, int], name: str = "mask") -> np.ndarray:
+    """(H, W) bool of a mask picture for a picture of `size` (W, H): its alpha where it has transparency,
+    else its grey level above half. A mask of another size but the same shape is scaled; UserError otherwise."""
+    if image.size != size:
+        if abs(image.width / image.height - size[0] / size[1]) > 0.01 * size[0] / size[1]:
+            raise UserError(f"{name}: the mask is {image.width}x{image.height}, the picture {size[0]}x{size[1]}",
+                            "give a mask of the picture's size")
+        image = image.resize(size, Image.NEAREST)
+    rgba = np.asarray(to_rgba8(image))
+    values = rgba[..., 3] if rgba[..., 3].min() < 255 else rgba[..., :3].max(axis=2)
+    found = values > 127
+    if not found.any():
+        raise UserError(f"{name}: the mask is empty (no white or opaque pixel)")
+    return found
+
+
+def _read(path: Path) -> Image.Image:
+    """The decoded, upright image in file `path`; UserError naming it when it cannot be read."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -59,11 +88,16 @@ def load_image(path: str | Path, crop: bool = True) -> Image.Image:
         raise UserError(f"{path}: damaged image ({reason})") from None
     if image.width == 0 or image.height == 0:
         raise UserError(f"{path}: the image has no pixels")
-    return prepare_image(image, crop=crop, name=str(path))
+    return image
 
 
-def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") -> Image.Image:
+def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", cut_background: bool = True,
+                  mask: np.ndarray | None = None) -> Image.Image:
     """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`.
+
+    `mask` (H, W) bool of the image's size: the object (everything else becomes white). Without it an
+    opaque picture whose background is not plain is cut out with `segment.grabcut_mask` when
+    `cut_background` (a warning if the cut fails, and the picture is kept whole).
 
     UserError (naming `name`) when no mesh can come of it: nothing stands out from the
     background (a blank or fully transparent picture) or the object is under MIN_OBJECT_PX
@@ -75,6 +109,14 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") 
         image = image.copy()
         image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
     rgba = to_rgba8(image)
+    if mask is None and cut_background and np.asarray(rgba)[..., 3].min() == 255:
+        mask = _cut(np.asarray(rgba)[..., :3], name)
+    if mask is not None:
+        if mask.shape != (image.height, image.width):
+            mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(image.size, Image.NEAREST)) > 127
+        rgba = np.asarray(rgba).copy()
+        rgba[..., 3] = np.minimum(rgba[..., 3], mask.astype(np.uint8) * 255)
+        rgba = Image.fromarray(rgba)
     rgb = np.asarray(rgba, dtype=np.float32)
     alpha = rgb[..., 3:] / 255.0
     rgb = np.round(rgb[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
@@ -99,6 +141,20 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture") 
     if framed_like_render(box, rgb.shape[1], rgb.shape[0]):
         box = None
     return square(Image.fromarray(rgb), box)
+
+
+def _cut(rgb: np.ndarray, name: str) -> np.ndarray | None:
+    """The object's mask (H, W) bool when rgb (H, W, 3) uint8 has a background that is not plain and GrabCut finds
+    the object; None otherwise (a plain background needs no cut)."""
+    if plain_border_share(rgb) >= PLAIN_BORDER:
+        return None
+    from vitocc.generation.segment import grabcut_mask
+
+    found = grabcut_mask(rgb)
+    if found is None:
+        log.warning("%s: the background is not plain and the automatic cut found no object in it; the picture is "
+                    "used whole (give --mask MASK.png to say where the object is)", name)
+    return found
 
 
 def framed_like_render(box: tuple[int, int, int, int], width: int, height: int) -> bool:

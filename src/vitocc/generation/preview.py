@@ -12,17 +12,25 @@ from PIL import Image
 # (elevation, azimuth) in degrees: front-left, back-right and a side view from higher up.
 VIEWS = ((25.0, 45.0), (25.0, 225.0), (50.0, 135.0))
 FIELD_OF_VIEW_HALF = 0.43  # radians: half the view angle of the data's cameras (atan(68.5 / 149.844))
+# Vertex colours taken from a picture hold its shading already: a brighter, flatter light for them.
+COLOUR_LIGHT_AMBIENT, COLOUR_LIGHT_DIFFUSE = 0.65, 0.4
 
 
 def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) -> np.ndarray:
-    """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (grey, shaded).
+    """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (shaded; in its vertex
+    colours when it has them, else grey).
 
     The cameras look at the centre of the mesh's bounding box from just far enough for
     its bounding sphere to fit, so small and box-filling meshes are both framed.
     """
     from vitocc.data.cameras import camera_matrix, world_matrix
-    from vitocc.render import render_mesh
+    from vitocc.generation.colour import has_colours
+    from vitocc.render import Light, render_mesh, vertex_color_fn
 
+    style = {}
+    if has_colours(mesh):
+        style = {"color_fn": vertex_color_fn(mesh),
+                 "light": Light(ambient=COLOUR_LIGHT_AMBIENT, diffuse=COLOUR_LIGHT_DIFFUSE)}
     panels = [np.asarray(picture.convert("RGB").resize((size, size), Image.BILINEAR))]
     for elevation, azimuth in VIEWS:
         if len(mesh.faces) == 0:
@@ -31,7 +39,7 @@ def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) ->
         centre = mesh.bounds.mean(axis=0)
         distance = 1.05 * np.linalg.norm(mesh.extents) / 2 / np.sin(FIELD_OF_VIEW_HALF)
         panels.append(render_mesh(mesh, world_matrix(distance, elevation, azimuth), camera_matrix(size),
-                                  size=size, loc=-centre, antialias=2))
+                                  size=size, loc=-centre, antialias=2, **style))
     return np.concatenate(panels, axis=1)
 
 

@@ -10,24 +10,31 @@ import trimesh
 from PIL import Image
 
 from vitocc.config import GenerationConfig
-from vitocc.generation.generate import MeshInfo, check_generation, generate_meshes
+from vitocc.config.validation import check_generation
+from vitocc.generation.generate import MeshInfo, generate_meshes
 from vitocc.generation.images import load_image, prepare_image
 
 
 def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.nn.Module,
                        gen: GenerationConfig, device: torch.device | str = "cpu",
-                       crop: bool = True) -> list[tuple[trimesh.Trimesh, MeshInfo]]:
+                       crop: bool = True, colour: bool = True,
+                       cut_background: bool = True) -> list[tuple[trimesh.Trimesh, MeshInfo]]:
     """One mesh per picture, in `gen.batch_size` batches.
 
     Paths are read with `load_image` (a UserError names the first bad file: check files
     one by one with `load_image` first to report them all); PIL images are prepared the
-    same way. Returns (mesh, info) per input; `info.picture` is the square picture the
-    model saw (for previews).
+    same way (`cut_background`: an opaque picture whose background is not plain is cut out
+    first, see `generation.segment`). Returns (mesh, info) per input; `info.picture` is the
+    square picture the model saw (for previews), `info.projection` the model's camera.
+    With `colour`, meshes carry vertex colours from the picture (`generation.colour`: under
+    the model's camera, or the best-fitting view of the render framing for a model without one).
     """
     from vitocc.data.transforms import image_to_tensor
+    from vitocc.generation.colour import colour_mesh
 
     check_generation(gen)
-    pictures = [prepare_image(x, crop) if isinstance(x, Image.Image) else load_image(x, crop) for x in inputs]
+    pictures = [prepare_image(x, crop, cut_background=cut_background) if isinstance(x, Image.Image)
+                else load_image(x, crop, cut_background=cut_background) for x in inputs]
     out = []
     for first in range(0, len(pictures), gen.batch_size):
         batch = pictures[first:first + gen.batch_size]
@@ -35,5 +42,7 @@ def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.
                                for p in batch])
         for (mesh, info), picture in zip(generate_meshes(model, tensors, gen, device), batch):
             info.picture = picture
+            if colour:
+                mesh = colour_mesh(mesh, picture, info.projection)
             out.append((mesh, info))
     return out
