@@ -2,6 +2,12 @@
 
 Nothing here unpickles arbitrary objects: checkpoints are read with
 `torch.load(weights_only=True)`, exported models are safetensors.
+
+Loading for inference copies the weights once at most: the model takes the file's tensors as
+its parameters (`load_state_dict(assign=True)`, cast where the file is float16); a training
+checkpoint is memory-mapped, so its optimizer state is never read. (Building the model on the
+meta device would also skip its random initialisation, ~0.07 s, but meta operations import
+torch._dynamo: 1-3 s.)
 """
 
 from __future__ import annotations
@@ -43,10 +49,11 @@ def checkpoint_file(source: str | Path | None) -> Path:
     return resolve_checkpoint(path) if path.is_dir() else path
 
 
-def read_checkpoint(path: Path) -> dict:
-    """A training checkpoint as a dict of tensors and plain values (weights_only unpickling)."""
+def read_checkpoint(path: Path, mmap: bool = False) -> dict:
+    """A training checkpoint as a dict of tensors and plain values (weights_only unpickling);
+    `mmap`: tensors are pages of the file, read when used."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception:  # noqa: BLE001 - any unreadable file is the user's to fix
         # (never torch's advice to retry with weights_only=False: that runs code from the file)
         raise UserError(_unreadable(path)) from None
@@ -59,9 +66,19 @@ def _unreadable(path: Path) -> str:
     return f"{path} is not a readable checkpoint (damaged, or not a PyTorch/safetensors file)"
 
 
+# On the CPU, pixel-aligned models decode this many points at a time when loaded for inference:
+# as fast as 16384 (0.67 s vs 0.93-1.30 s for 60k points of the shipped model, interleaved, beside
+# a training job) and 45 MB less peak memory (their sampled features and activations).
+PIXEL_ALIGNED_CPU_CHUNK = 4096
+
+
 def _state_dict_into(model: OccupancyNetwork, state: dict, source: Path) -> None:
+    """Make `state`'s tensors the parameters and buffers of `model`, cast to the model's dtypes
+    (float16 files); UserError if names or shapes differ."""
+    own = model.state_dict()
+    state = {k: v.to(own[k].dtype) if k in own and v.dtype != own[k].dtype else v for k, v in state.items()}
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(state, assign=True)
     except RuntimeError as exc:
         raise UserError(f"weights in {source} do not match their config: {str(exc).splitlines()[0]}") from None
 
@@ -97,10 +114,12 @@ def load_model(source: str | Path | None, device: torch.device | str = "cpu") ->
     if path.suffix == ".safetensors":
         model, cfg = _from_safetensors(path)
     else:
-        ckpt = read_checkpoint(path)
+        ckpt = read_checkpoint(path, mmap=True)
         cfg = config_from_dict(ckpt["config"])
         model = build_model(cfg, pretrained=False)
         _state_dict_into(model, ckpt["model"], path)
+    if model.pixel_aligned:
+        model.decoder.chunk_points = PIXEL_ALIGNED_CPU_CHUNK
     return model.to(device).eval(), cfg
 
 
