@@ -78,7 +78,8 @@ def test_picture_to_mesh_in_the_browser(page, server, shipped_model, tmp_path):
 
     # The cut-out the model saw, and the settings used.
     assert page.eval_on_selector("#picture", "img => img.complete && img.naturalWidth") > 100
-    assert page.text_content("#used") == "chair.png: threshold 0.4, resolution 16, upsampling 1, cropped"
+    assert page.text_content("#used") == ("chair.png: threshold 0.4, resolution 16, upsampling 1, cropped, "
+                                          "background cut, coloured")
     assert "watertight yes" in page.text_content("#info")
 
     # Rotating (a drag) changes the view.

@@ -41,7 +41,8 @@ def test_page_and_its_files_are_served_from_the_package(server):
     settings = requests.get(f"{server.url}api/settings", timeout=10).json()
     gen = server.reconstructor.cfg.generation
     assert settings["settings"] == {"threshold": gen.threshold, "resolution": gen.resolution0,
-                                    "upsampling": gen.upsampling_steps, "crop": True}
+                                    "upsampling": gen.upsampling_steps, "crop": True, "cut_background": True,
+                                    "colour": True}
     assert settings["max_upload_bytes"] == MAX_UPLOAD_BYTES and settings["formats"] == ["glb", "obj", "ply"]
 
 
@@ -49,7 +50,8 @@ def test_downloads_are_the_files_the_library_writes_for_the_same_settings(server
     from vitocc.generation import load_image, reconstruct_images, save_mesh
 
     model, cfg = shipped_model
-    assert chair["settings"] == {"threshold": 0.4, "resolution": 16, "upsampling": 1, "crop": True}
+    assert chair["settings"] == {"threshold": 0.4, "resolution": 16, "upsampling": 1, "crop": True,
+                                 "cut_background": True, "colour": True}
     gen = server.reconstructor.generation(server.reconstructor.settings_from(FAST))
     picture = load_image(EXAMPLES / "chair.png")
     [(mesh, info)] = reconstruct_images([picture], model, gen, "cpu", crop=False)
@@ -74,6 +76,42 @@ def test_download_is_the_file_the_cli_writes(chair, server, tmp_path, capsys):
     assert exit_info.value.code == 0, capsys.readouterr().err
     answer = requests.get(server.url + chair["downloads"]["glb"].lstrip("/"), timeout=30)
     assert answer.content == out.read_bytes()
+
+
+def test_grey_and_background_settings_are_the_cli_options(server, tmp_path, capsys):
+    """colour=0 is --no-colour (the GLB is the CLI's), cut_background=0 is --keep-background (the picture
+    the model saw is the whole frame); by default the mesh has the picture's colours."""
+    import trimesh
+
+    from vitocc.cli import main
+    from vitocc.generation import load_image
+
+    out = tmp_path / "grey.glb"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reconstruct", str(EXAMPLES / "chair.png"), "-o", str(out), "--no-colour", "--resolution",
+              FAST["resolution"], "--upsampling", FAST["upsampling"]])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    grey = upload(server, EXAMPLES / "chair.png", **FAST, colour="0").json()
+    coloured = upload(server, EXAMPLES / "chair.png", **FAST).json()
+    assert grey["settings"]["colour"] is False and coloured["settings"]["colour"] is True
+    grey_glb = requests.get(server.url + grey["downloads"]["glb"].lstrip("/"), timeout=30).content
+    assert grey_glb == out.read_bytes()
+    glb = requests.get(server.url + coloured["downloads"]["glb"].lstrip("/"), timeout=30).content
+    colours = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh").visual.vertex_colors[:, :3]
+    assert len(np.unique(colours, axis=0)) > 50  # the picture's colours, not one grey
+
+    # A picture on a gradient: cut out by default, kept whole with cut_background=0.
+    ramp = np.linspace(60, 220, 200, dtype=np.uint8)
+    rgb = np.stack([np.tile(ramp, (200, 1)), np.tile(ramp[:, None], (1, 200)), np.full((200, 200), 140, np.uint8)], -1)
+    rgb[60:140, 70:130] = (200, 30, 30)
+    Image.fromarray(rgb).save(tmp_path / "gradient.png")
+    for cut in (True, False):
+        answer = upload(server, tmp_path / "gradient.png", **FAST, cut_background=str(int(cut)))
+        assert answer.status_code == 200 and answer.json()["settings"]["cut_background"] is cut
+        seen = Image.open(io.BytesIO(requests.get(server.url + answer.json()["picture"].lstrip("/"), timeout=10).content))
+        assert np.array_equal(np.asarray(seen), np.asarray(load_image(tmp_path / "gradient.png", cut_background=cut)))
+    kept, cut = (np.asarray(load_image(tmp_path / "gradient.png", cut_background=c)) for c in (False, True))
+    assert not np.array_equal(kept, cut)
 
 
 def test_view_is_a_three_js_page_with_the_mesh(server, chair):

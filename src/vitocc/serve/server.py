@@ -11,7 +11,7 @@ Routes (all answers to /api/* that fail are JSON `{"error": message}`):
     GET  /                               the page (static/index.html)
     GET  /static/NAME                    the page's own script and style sheet
     GET  /api/settings                   default settings, upload limit, download formats
-    POST /api/reconstruct?name=&threshold=&resolution=&upsampling=&crop=
+    POST /api/reconstruct?name=&threshold=&resolution=&upsampling=&crop=&colour=&cut_background=
                                          body: the picture file; answer: a result (JSON)
     GET  /api/results/ID/picture.png     the square picture the model saw
     GET  /api/results/ID/view            the 3D viewer of the mesh (trimesh's three.js page)
@@ -56,6 +56,8 @@ class Settings:
     resolution: int  # --resolution: MISE initial resolution
     upsampling: int  # --upsampling: MISE upsampling steps
     crop: bool = True  # not --no-crop: crop around the object
+    colour: bool = True  # not --no-colour: vertex colours from the picture
+    cut_background: bool = True  # not --keep-background: cut out a background that is not plain
 
 
 @dataclass
@@ -109,7 +111,8 @@ class Reconstructor:
         return replace(base, threshold=_number(query, "threshold", float, base.threshold),
                        resolution=_number(query, "resolution", int, base.resolution),
                        upsampling=_number(query, "upsampling", int, base.upsampling),
-                       crop=query.get("crop", "1").lower() not in ("0", "false", "no", "off"))
+                       crop=_flag(query, "crop", base.crop), colour=_flag(query, "colour", base.colour),
+                       cut_background=_flag(query, "cut_background", base.cut_background))
 
     def generation(self, settings: Settings):
         """The model's generation config with the page's settings, as the CLI's options override it."""
@@ -130,12 +133,12 @@ class Reconstructor:
             path = Path(tmp) / name
             path.write_bytes(data)
             try:
-                # As the CLI: the picture is read and prepared first, then meshed with no second crop.
-                picture = load_image(path, crop=settings.crop)
+                # As the CLI: the picture is read and prepared (cropped, cut out) first, then meshed as it is.
+                picture = load_image(path, crop=settings.crop, cut_background=settings.cut_background)
             except UserError as exc:
                 raise UserError(exc.message.replace(str(path), name), exc.hint) from None
             [(mesh, info)] = reconstruct_images([picture], self.model, self.generation(settings), self.device,
-                                                crop=False)
+                                                crop=False, colour=settings.colour, cut_background=False)
         result = Result(id=uuid.uuid4().hex[:12], name=name, settings=settings, mesh=mesh, info=info,
                         warnings=[w.replace(str(path), name) for w in warnings])
         with self._lock:
@@ -216,6 +219,11 @@ def _number(query: dict[str, str], key: str, kind: type, default):
         return kind(text)
     except ValueError:
         raise UserError(f"{key} must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def _flag(query: dict[str, str], key: str, default: bool) -> bool:
+    text = query.get(key, "").strip().lower()
+    return default if not text else text not in ("0", "false", "no", "off")
 
 
 class _Warnings(logging.Handler):

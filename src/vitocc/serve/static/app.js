@@ -16,7 +16,7 @@ async function loadDefaults() {
   const answer = await fetch("/api/settings");
   const defaults = await answer.json();
   for (const key of ["threshold", "resolution", "upsampling"]) $(key).value = defaults.settings[key];
-  $("crop").checked = defaults.settings.crop;
+  for (const key of ["crop", "cut_background", "colour"]) $(key).checked = defaults.settings[key];
 }
 
 async function reconstruct(file) {
@@ -28,6 +28,7 @@ async function reconstruct(file) {
   const query = new URLSearchParams({
     name: file.name, threshold: $("threshold").value, resolution: $("resolution").value,
     upsampling: $("upsampling").value, crop: $("crop").checked ? "1" : "0",
+    cut_background: $("cut_background").checked ? "1" : "0", colour: $("colour").checked ? "1" : "0",
   });
   let answer, payload;
   try {
@@ -52,7 +53,8 @@ function showResult(result) {
   $("result").hidden = false;
   $("picture").src = result.picture;
   $("used").textContent = `${result.name}: threshold ${s.threshold}, resolution ${s.resolution}, ` +
-    `upsampling ${s.upsampling}, ${s.crop ? "cropped" : "whole frame"}`;
+    `upsampling ${s.upsampling}, ${s.crop ? "cropped" : "whole frame"}, ` +
+    `${s.cut_background ? "background cut" : "background kept"}, ${s.colour ? "coloured" : "grey"}`;
   $("warnings").replaceChildren(...result.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
   $("info").textContent = result.faces
     ? `${result.vertices} vertices, ${result.faces} faces, watertight ${result.watertight ? "yes" : "no"}, ` +
