@@ -67,6 +67,10 @@ def test_the_default_pipeline_cuts_only_opaque_pictures_without_a_plain_backgrou
     rgba = np.dstack([picture, truth.astype(np.uint8) * 255])
     prepare_image(Image.fromarray(rgba, "RGBA"))  # a cut-out: its alpha is the mask
     assert len(calls) == 1
+    grey = np.full((100, 100, 3), 128, np.uint8)  # plain but not white: the model never saw it behind an object
+    grey[30:70, 30:70] = (200, 30, 30)
+    cut = np.asarray(prepare_image(Image.fromarray(grey), crop=False))
+    assert len(calls) == 2 and (cut[:25] == 255).all() and (cut[40:60, 40:60] == (200, 30, 30)).all()
 
 
 def test_a_users_mask_replaces_the_cut(tmp_path, monkeypatch):
@@ -89,3 +93,8 @@ def test_a_users_mask_replaces_the_cut(tmp_path, monkeypatch):
         load_image(tmp_path / "photo.png", mask=tmp_path / "black.png")
     with pytest.raises(UserError, match="no such file"):
         load_image(tmp_path / "photo.png", mask=tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("size, colour", [((1, 1), (10, 20, 30)), ((3, 40), (90, 90, 90)), ((60, 60), (90, 90, 90))])
+def test_tiny_and_uniform_pictures_give_no_cut(size, colour):
+    assert segment.grabcut_mask(np.full((*size, 3), colour, np.uint8)) is None

@@ -5,7 +5,7 @@ about 70% of the frame. A photo or a cut-out PNG is brought to that look:
 EXIF orientation applied, transparency composited on white, 16-bit and grayscale images
 converted to 8-bit RGB, then (unless `crop=False`) cropped around the object and padded
 to a square with a margin. Every failure is one UserError naming the file. An opaque picture
-whose background is not plain (a room, a gradient) is cut out first (`generation.segment`,
+whose background is not plain white (a room, a gradient, a grey backdrop) is cut out first (`generation.segment`,
 GrabCut seeded from the border) unless `cut_background=False`: neither the crop nor the
 model can tell the object from such a background (docs/real-style.md); a user's own mask
 (`mask`) replaces the cut.
@@ -96,7 +96,7 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
     """Any PIL image -> square 8-bit RGB on white, cropped around the object when `crop`.
 
     `mask` (H, W) bool of the image's size: the object (everything else becomes white). Without it an
-    opaque picture whose background is not plain is cut out with `segment.grabcut_mask` when
+    opaque picture that `needs_cut` is cut out with `segment.grabcut_mask` when
     `cut_background` (a warning if the cut fails, and the picture is kept whole).
 
     UserError (naming `name`) when no mesh can come of it: nothing stands out from the
@@ -143,16 +143,25 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
     return square(Image.fromarray(rgb), box)
 
 
+def needs_cut(rgb: np.ndarray) -> bool:
+    """Whether the background of an opaque picture rgb (H, W, 3) uint8 must be cut away: its border is not plain
+    (a room, a gradient), or it is plain but not white (a grey backdrop, a uniform texture such as a floor seen
+    from above, which the border test takes as plain), which the model never saw behind an object."""
+    if plain_border_share(rgb) < PLAIN_BORDER:
+        return True
+    return bool((np.median(_border(rgb), axis=0) < 255 - BACKGROUND_TOLERANCE).any())
+
+
 def _cut(rgb: np.ndarray, name: str) -> np.ndarray | None:
-    """The object's mask (H, W) bool when rgb (H, W, 3) uint8 has a background that is not plain and GrabCut finds
-    the object; None otherwise (a plain background needs no cut)."""
-    if plain_border_share(rgb) >= PLAIN_BORDER:
+    """The object's mask (H, W) bool when rgb (H, W, 3) uint8 `needs_cut` and GrabCut finds the object; None
+    otherwise (on plain white the crop finds the object, and white is what the model saw behind it)."""
+    if not needs_cut(rgb):
         return None
     from vitocc.generation.segment import grabcut_mask
 
     found = grabcut_mask(rgb)
     if found is None:
-        log.warning("%s: the background is not plain and the automatic cut found no object in it; the picture is "
+        log.warning("%s: the background is not plain white and the automatic cut found no object in it; the picture is "
                     "used whole (give --mask MASK.png to say where the object is)", name)
     return found
 

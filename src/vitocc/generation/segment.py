@@ -40,18 +40,26 @@ def grabcut_mask(rgb: np.ndarray) -> np.ndarray | None:
     band = max(2, round(BORDER_BAND * min(sh, sw)))
     seeds = np.full((sh, sw), cv2.GC_PR_FGD, np.uint8)
     seeds[:band], seeds[-band:], seeds[:, :band], seeds[:, -band:] = (cv2.GC_BGD,) * 4
+    if not (seeds == cv2.GC_PR_FGD).any():
+        return None  # too small to hold a border and an object
     background_model, object_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)  # GrabCut's k-means start: the same cut every run
-    cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model, ITERATIONS,
-                cv2.GC_INIT_WITH_MASK)
+    try:
+        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model, ITERATIONS,
+                    cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # e.g. too few distinct colours to fit its mixtures
+        return None
     mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
     shadow = mask & shadow_like(small, ~mask)
     if 0 < shadow.sum() <= MAX_SHADOW * mask.sum():
         # A second cut in which what looks like shadowed background may be background.
         seeds[shadow] = cv2.GC_PR_BGD
-        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model, ITERATIONS,
-                    cv2.GC_INIT_WITH_MASK)
-        mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
+        try:
+            cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model,
+                        ITERATIONS, cv2.GC_INIT_WITH_MASK)
+            mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
+        except cv2.error:
+            pass  # keep the first cut
     labels, n = ndimage.label(mask)
     if n == 0:
         return None
