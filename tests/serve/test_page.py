@@ -140,3 +140,17 @@ def test_dropped_picture_and_new_settings(page):
     page.wait_for_selector("body[data-state=ready]", timeout=120_000)
     assert int(page.text_content("#info").split(" vertices, ")[1].split(" faces")[0]) < faces
     assert page.get_attribute("#downloads a[data-format=glb]", "href").endswith("/mesh.glb")
+
+
+def test_mask_goes_with_the_picture(page, tmp_path):
+    width, height = Image.open(EXAMPLES / "chair.png").size
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 2:, :] = 255
+    Image.fromarray(mask).save(tmp_path / "lower.png")
+    page.set_input_files("#mask", str(tmp_path / "lower.png"))
+    page.set_input_files("#file", str(EXAMPLES / "chair.png"))
+    page.wait_for_selector("body[data-state=ready]", timeout=120_000)
+    assert "mask lower.png" in page.text_content("#used")
+    page.click("#nomask")
+    page.click("#again")
+    page.wait_for_function("document.querySelector('#used').textContent.includes('background cut')", timeout=120_000)

@@ -114,6 +114,39 @@ def test_grey_and_background_settings_are_the_cli_options(server, tmp_path, caps
     assert not np.array_equal(kept, cut)
 
 
+def upload_with_mask(server, picture, mask, **query) -> requests.Response:
+    """The page's request with a mask: the picture's bytes, then the mask's."""
+    return requests.post(f"{server.url}api/reconstruct", timeout=120, data=picture.read_bytes() + mask.read_bytes(),
+                         params={"name": picture.name, "mask_name": mask.name, "mask_size": mask.stat().st_size, **query})
+
+
+def test_a_mask_is_the_cli_mask_option(server, tmp_path, capsys, monkeypatch):
+    from vitocc.generation import load_image
+
+    picture = tmp_path / "chair.png"
+    picture.write_bytes((EXAMPLES / "chair.png").read_bytes())
+    width, height = Image.open(picture).size
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 2:, :] = 255  # the lower half only
+    Image.fromarray(mask).save(tmp_path / "lower.png")
+    answer = upload_with_mask(server, picture, tmp_path / "lower.png", **FAST)
+    assert answer.status_code == 200 and answer.json()["mask"] == "lower.png"
+    seen = Image.open(io.BytesIO(requests.get(server.url + answer.json()["picture"].lstrip("/"), timeout=10).content))
+    expected = np.asarray(load_image(picture, mask=tmp_path / "lower.png"))
+    assert np.array_equal(np.asarray(seen), expected) and not np.array_equal(expected, np.asarray(load_image(picture)))
+
+    Image.new("L", (width, height), 0).save(tmp_path / "black.png")  # no object in it
+    Image.new("L", (10, 40), 255).save(tmp_path / "narrow.png")  # not the picture's shape
+    (tmp_path / "notes.png").write_text("not a mask")
+    for bad in ("black.png", "narrow.png", "notes.png"):
+        answer = upload_with_mask(server, picture, tmp_path / bad, **FAST)
+        assert answer.status_code == 400
+        assert answer.json()["error"] == cli_error(capsys, monkeypatch, picture, "--mask", bad), bad
+    answer = requests.post(f"{server.url}api/reconstruct", params={"name": "chair.png", "mask_size": 10**9},
+                           data=picture.read_bytes(), timeout=30)
+    assert answer.status_code == 400 and answer.json()["error"].startswith("mask_size must be in 0..")
+
+
 def test_view_is_a_three_js_page_with_the_mesh(server, chair):
     answer = requests.get(server.url + chair["view"].lstrip("/"), timeout=30)
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")

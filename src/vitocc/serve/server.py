@@ -12,7 +12,9 @@ Routes (all answers to /api/* that fail are JSON `{"error": message}`):
     GET  /static/NAME                    the page's own script and style sheet
     GET  /api/settings                   default settings, upload limit, download formats
     POST /api/reconstruct?name=&threshold=&resolution=&upsampling=&crop=&colour=&cut_background=
-                                         body: the picture file; answer: a result (JSON)
+                          [&mask_name=&mask_size=]
+                                         body: the picture file, then the mask file if any (its last
+                                         mask_size bytes); answer: a result (JSON)
     GET  /api/results/ID/picture.png     the square picture the model saw
     GET  /api/results/ID/view            the 3D viewer of the mesh (trimesh's three.js page)
     GET  /api/results/ID/mesh.glb|obj|ply  the mesh, as `vitocc reconstruct` writes it
@@ -69,6 +71,7 @@ class Result:
     settings: Settings
     mesh: Any  # trimesh.Trimesh
     info: Any  # vitocc.generation.MeshInfo; info.picture is the square PIL picture the model saw
+    mask_name: str | None = None  # the uploaded mask's name (--mask), if one was given
     warnings: list[str] = field(default_factory=list)  # what the CLI would log as warnings for this picture
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # suffix -> bytes, made on first download
 
@@ -77,7 +80,8 @@ class Result:
         base = f"/api/results/{self.id}"
         info = self.info
         return {
-            "id": self.id, "name": self.name, "settings": asdict(self.settings), "warnings": self.warnings,
+            "id": self.id, "name": self.name, "settings": asdict(self.settings), "mask": self.mask_name,
+            "warnings": self.warnings,
             "seconds": round(info.seconds, 3), "vertices": info.vertices, "faces": info.faces,
             "watertight": bool(info.watertight), "picture": f"{base}/picture.png",
             "view": f"{base}/view" if info.faces else None,
@@ -119,28 +123,39 @@ class Reconstructor:
         return replace(self.cfg.generation, threshold=settings.threshold, resolution0=settings.resolution,
                        upsampling_steps=settings.upsampling)
 
-    def reconstruct(self, data: bytes, name: str, settings: Settings) -> Result:
-        """The mesh of the picture file `data` (uploaded as `name`), made as `vitocc reconstruct NAME` makes it.
+    def reconstruct(self, data: bytes, name: str, settings: Settings, mask: bytes | None = None,
+                    mask_name: str = "mask.png") -> Result:
+        """The mesh of the picture file `data` (uploaded as `name`), made as `vitocc reconstruct NAME` makes it;
+        with `mask` (a mask picture file uploaded as `mask_name`), as `vitocc reconstruct NAME --mask MASK_NAME`.
 
-        UserError, with the CLI's message naming `name`, for a file that is too large, empty,
-        not a picture, damaged, or shows no object.
+        UserError, with the CLI's message naming `name` (or `mask_name`), for a file that is too large,
+        empty, not a picture, damaged, or shows no object, and for a mask that does not fit the picture.
         """
         from vitocc.generation import load_image, reconstruct_images
 
-        name = safe_name(name)
-        check_size(name, len(data), self.max_upload_bytes)
+        name, mask_name = safe_name(name), safe_name(mask_name)
+        check_size(name, len(data) + len(mask or b""), self.max_upload_bytes)
         with tempfile.TemporaryDirectory(prefix="vitocc-serve-") as tmp, self._lock, _Warnings() as warnings:
-            path = Path(tmp) / name
+            path, mask_path = Path(tmp) / name, Path(tmp) / "mask" / mask_name  # the names as uploaded
             path.write_bytes(data)
+            if mask is not None:
+                mask_path.parent.mkdir()
+                mask_path.write_bytes(mask)
+
+            def as_uploaded(text: str) -> str:
+                return text.replace(str(mask_path), mask_name).replace(str(path), name)
+
             try:
                 # As the CLI: the picture is read and prepared (cropped, cut out) first, then meshed as it is.
-                picture = load_image(path, crop=settings.crop, cut_background=settings.cut_background)
+                picture = load_image(path, crop=settings.crop, cut_background=settings.cut_background,
+                                     mask=mask_path if mask is not None else None)
             except UserError as exc:
-                raise UserError(exc.message.replace(str(path), name), exc.hint) from None
+                raise UserError(as_uploaded(exc.message), exc.hint and as_uploaded(exc.hint)) from None
             [(mesh, info)] = reconstruct_images([picture], self.model, self.generation(settings), self.device,
                                                 crop=False, colour=settings.colour, cut_background=False)
         result = Result(id=uuid.uuid4().hex[:12], name=name, settings=settings, mesh=mesh, info=info,
-                        warnings=[w.replace(str(path), name) for w in warnings])
+                        mask_name=mask_name if mask is not None else None,
+                        warnings=[as_uploaded(w) for w in warnings])
         with self._lock:
             self._results[result.id] = result
             while len(self._results) > self.keep:
@@ -314,7 +329,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._drain(length)  # read it all: a browser shows no answer when the upload is cut off
                 check_size(name, length, rec.max_upload_bytes)
             data = self.rfile.read(length)
-            result = rec.reconstruct(data, name, rec.settings_from(query))
+            mask_size = _number(query, "mask_size", int, 0)
+            if not 0 <= mask_size <= length:
+                raise UserError(f"mask_size must be in 0..{length} (the upload's size), got {mask_size}")
+            mask = data[length - mask_size:] if mask_size else None
+            result = rec.reconstruct(data[:length - mask_size], name, rec.settings_from(query), mask,
+                                     query.get("mask_name", "mask.png"))
         except UserError as exc:
             return self._error(413 if length > rec.max_upload_bytes else 400, str(exc))
         return self._json(200, result.summary())

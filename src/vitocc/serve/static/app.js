@@ -30,10 +30,14 @@ async function reconstruct(file) {
     upsampling: $("upsampling").value, crop: $("crop").checked ? "1" : "0",
     cut_background: $("cut_background").checked ? "1" : "0", colour: $("colour").checked ? "1" : "0",
   });
+  // A mask travels in the same request, after the picture: the server splits the body at mask_size.
+  const mask = $("mask").files.length ? $("mask").files[0] : null;
+  if (mask) { query.set("mask_name", mask.name); query.set("mask_size", mask.size); }
   let answer, payload;
   try {
     answer = await fetch("/api/reconstruct?" + query, {
-      method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream" },
+      method: "POST", body: mask ? new Blob([file, mask]) : file,
+      headers: { "Content-Type": mask ? "application/octet-stream" : file.type || "application/octet-stream" },
     });
     payload = await answer.json();
   } catch (exc) {
@@ -54,7 +58,8 @@ function showResult(result) {
   $("picture").src = result.picture;
   $("used").textContent = `${result.name}: threshold ${s.threshold}, resolution ${s.resolution}, ` +
     `upsampling ${s.upsampling}, ${s.crop ? "cropped" : "whole frame"}, ` +
-    `${s.cut_background ? "background cut" : "background kept"}, ${s.colour ? "coloured" : "grey"}`;
+    `${result.mask ? "mask " + result.mask : s.cut_background ? "background cut" : "background kept"}, ` +
+    `${s.colour ? "coloured" : "grey"}`;
   $("warnings").replaceChildren(...result.warnings.map((w) => Object.assign(document.createElement("li"), { textContent: w })));
   $("info").textContent = result.faces
     ? `${result.vertices} vertices, ${result.faces} faces, watertight ${result.watertight ? "yes" : "no"}, ` +
@@ -82,6 +87,7 @@ drop.addEventListener("drop", (event) => {
   drop.classList.remove("over");
   if (event.dataTransfer.files.length) reconstruct(event.dataTransfer.files[0]);
 });
+$("nomask").addEventListener("click", () => { $("mask").value = ""; });
 $("settings").addEventListener("submit", (event) => {
   event.preventDefault();
   if (lastFile) reconstruct(lastFile);
