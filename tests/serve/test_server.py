@@ -192,6 +192,20 @@ def test_other_pages_and_host_names_are_refused(server):
         assert own.status_code == 200, host
 
 
+def test_parallel_uploads_queue_on_the_one_model(server):
+    """Uploads in parallel each get their own result, all the same mesh: they take turns with the one model."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: upload(server, EXAMPLES / "chair.png", **{**FAST, "resolution": "8"}),
+                                range(3)))
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert len({answer.json()["id"] for answer in answers}) == 3
+    meshes = {requests.get(server.url + answer.json()["downloads"]["ply"].lstrip("/"), timeout=30).content
+              for answer in answers}
+    assert len(meshes) == 1
+
+
 def test_old_results_are_forgotten(shipped_model):
     model, cfg = shipped_model
     rec = Reconstructor(model, cfg, keep=2)
