@@ -34,6 +34,9 @@ class DataConfig:
     points_noise: float = 1e-4  # float16 files: jitter to break ties, as the reference
     surface_fraction: float = 0.0  # share of training points drawn near the surface (paper: 0, all uniform)
     surface_band: float = 0.02  # "near": within this distance of a pointcloud.npz point (unit cube)
+    # Share of training pictures composited over a procedural background (gradients, patterns, a floor with
+    # the object's soft shadow; data.transforms.composite_background). 0: off, as the shipped model was trained.
+    background_prob: float = 0.0
     pointcloud_file: str = "pointcloud.npz"
     skip_broken: bool = False
     num_workers: int = 4

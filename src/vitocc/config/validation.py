@@ -31,6 +31,8 @@ def check_data(data: DataConfig) -> None:
     if not 0 <= data.surface_fraction <= 1 or data.surface_band <= 0:
         raise UserError(f"data.surface_fraction must be in [0, 1] and data.surface_band > 0, got "
                         f"{data.surface_fraction} and {data.surface_band}")
+    if not 0 <= data.background_prob <= 1:
+        raise UserError(f"data.background_prob must be in [0, 1], got {data.background_prob}")
     if data.num_workers < 0:
         raise UserError(f"data.num_workers must be >= 0, got {data.num_workers}")
 

@@ -36,7 +36,14 @@ from PIL import Image
 from vitocc.config import DataConfig
 from vitocc.data import cameras, layout
 from vitocc.data.layout import ShapeEntry, list_shapes, select_classes  # noqa: F401 (re-exported)
-from vitocc.data.transforms import image_to_tensor, jitter_points, near_surface_indices, subsample_near_surface, subsample_points
+from vitocc.data.transforms import (
+    composite_background,
+    image_to_tensor,
+    jitter_points,
+    near_surface_indices,
+    subsample_near_surface,
+    subsample_points,
+)
 from vitocc.errors import UserError
 
 FIELDS = ("points", "points_iou", "inputs", "pointcloud", "cameras")
@@ -159,6 +166,8 @@ class ShapeNetDataset(torch.utils.data.Dataset):
         img_dir = shape.folder / self.cfg.img_folder
         if "inputs" in self.fields:
             image = _read(img_dir / layout.image_name(view), _load_image)
+            if self.train and self.cfg.background_prob > 0 and rng.random() < self.cfg.background_prob:
+                image = composite_background(image, rng)
             item["inputs"] = image_to_tensor(image, self.cfg.img_size, self.image_mean, self.image_std)
         if "points" in self.fields or "points_iou" in self.fields:
             points, occ = _read(shape.folder / self.cfg.points_file, lambda p: layout.read_points_npz(p, dtype=None))

@@ -64,3 +64,69 @@ def jitter_points(points: np.ndarray, sigma: float, rng: np.random.Generator) ->
     if sigma <= 0:
         return points.astype(np.float32, copy=False)
     return (points + sigma * rng.standard_normal(points.shape, dtype=np.float32)).astype(np.float32, copy=False)
+
+
+# Training-side backgrounds (data.background_prob): a render on white composited over a procedural
+# background, so that a model learns to ignore what the automatic cut of `vitocc reconstruct` misses.
+# Families: linear two-colour gradients in any direction, sinusoidal "plasma" patterns, and a floor
+# and a wall of two colours meeting at a random height, with a soft shadow of the object on the floor.
+# None of them is the held-aside set of benchmarks/backgrounds.py (a plank room, value-noise stone, its
+# grey-blue to beige gradient), which measures the pipeline on backgrounds no training run draws.
+OBJECT_TOLERANCE = 24  # 8-bit difference from white that counts as object in a render on white
+BACKGROUND_KINDS = ("gradient", "plasma", "floor")
+
+
+def object_coverage(rgb: np.ndarray) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: how much of each pixel of a render on white rgb (H, W, 3) uint8 is object
+    (1 beyond OBJECT_TOLERANCE from white, blending to 0 at white, so antialiased edges stay soft)."""
+    distance = (255.0 - rgb.astype(np.float32)).max(axis=2)
+    return np.clip(distance / OBJECT_TOLERANCE, 0.0, 1.0)
+
+
+def procedural_background(shape: tuple[int, int], kind: str, rng: np.random.Generator,
+                          coverage: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) float32 in 0..255 for shape (H, W): a background of `kind` (one of BACKGROUND_KINDS) with
+    random colours. For "floor", `coverage` (H, W) of the object casts a soft shadow on the floor."""
+    from PIL import ImageFilter
+
+    height, width = shape
+    size = max(height, width)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32) / max(size - 1, 1)
+    a, b = rng.uniform(30, 250, 3), rng.uniform(30, 250, 3)
+    if kind == "gradient":
+        angle = rng.uniform(0, 2 * np.pi)
+        t = (np.cos(angle) * (cols - 0.5) + np.sin(angle) * (rows - 0.5)) / np.sqrt(0.5) + 0.5
+        return (a + (b - a) * np.clip(t, 0, 1)[..., None]).astype(np.float32)
+    if kind == "plasma":
+        t = np.zeros((height, width), np.float32)
+        for _ in range(3):
+            fx, fy, phase = rng.uniform(1, 8), rng.uniform(1, 8), rng.uniform(0, 2 * np.pi)
+            t += np.sin(2 * np.pi * (fx * cols + fy * rows) + phase)
+        return (a + (b - a) * (t / 6 + 0.5)[..., None]).astype(np.float32)
+    if kind != "floor":
+        raise ValueError(f"unknown background kind {kind!r}; one of {BACKGROUND_KINDS}")
+    horizon = rng.uniform(0.3, 0.7) * height / size
+    image = np.where((rows > horizon)[..., None], a, b).astype(np.float32)
+    image *= (0.85 + 0.15 * rows)[..., None]  # light falls off towards the camera
+    if coverage is not None and coverage.any():
+        # The object's silhouette squashed onto the floor, shifted sideways and blurred: a soft contact shadow.
+        shadow = Image.fromarray((coverage * 255).astype(np.uint8))
+        squashed = max(1, round(height * rng.uniform(0.15, 0.35)))
+        shadow = shadow.resize((width, squashed), Image.BILINEAR)
+        canvas = Image.new("L", (width, height), 0)
+        bottom = int(np.flatnonzero(coverage.max(axis=1) > 0.5).max(initial=height - 1))
+        canvas.paste(shadow, (round(rng.uniform(-0.15, 0.15) * width), bottom - squashed // 2))
+        canvas = canvas.filter(ImageFilter.GaussianBlur(size * rng.uniform(0.01, 0.04)))
+        image *= 1.0 - rng.uniform(0.3, 0.6) * (np.asarray(canvas, np.float32)[..., None] / 255.0)
+    return image
+
+
+def composite_background(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A render on white (RGB) over a random procedural background (kind, colours and shadow from `rng`);
+    the object's pixels are kept as they are."""
+    rgb = np.asarray(image.convert("RGB"))
+    coverage = object_coverage(rgb)
+    kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
+    behind = procedural_background(rgb.shape[:2], kind, rng, coverage)
+    out = rgb * coverage[..., None] + behind * (1.0 - coverage[..., None])
+    return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
