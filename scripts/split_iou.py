@@ -15,32 +15,16 @@ import time
 
 import torch
 
-from vitocc.config import Config
-from vitocc.data.dataset import ShapeNetDataset
-from vitocc.data.loader import build_loader
-from vitocc.models import load_model
+from vitocc.evaluation.point_iou import POINTS_BATCH, split_loader
 from vitocc.training.distributed import DistContext
 from vitocc.training.validation import validate
 
 
-def split_loader(source: str | None, split: str, per_class: int | None, data_path: str | None,
-                 fields: tuple[str, ...]) -> tuple[torch.nn.Module, Config, torch.utils.data.DataLoader]:
-    """The model of `source` and a CPU loader of the first `per_class` shapes per class of `split`
-    (view `data.test_view`), batches of 16 in a fixed order."""
-    model, cfg = load_model(source)
-    data = cfg.data
-    data.max_models_per_class = per_class
-    if data_path:
-        data.path = data_path
-    dataset = ShapeNetDataset(data.path, split, data, fields, image_mean=model.image_mean, image_std=model.image_std)
-    return model, cfg, build_loader(dataset, 16, False, 0, torch.device("cpu"), 0)
-
-
 def split_iou(source: str, split: str, per_class: int, data_path: str | None) -> dict[str, float]:
     """{'val_loss', 'val_iou'} of `source` on the first `per_class` shapes per class of `split`."""
-    model, cfg, loader = split_loader(source, split, per_class, data_path, ("points", "points_iou", "inputs"))
+    model, cfg, loader = split_loader(source, split, ("points", "points_iou", "inputs"), per_class, data_path)
     device = torch.device("cpu")
-    return validate(model, loader, device, cfg.training.amp, cfg.test.threshold, 200_000, None,
+    return validate(model, loader, device, cfg.training.amp, cfg.test.threshold, POINTS_BATCH, None,
                     DistContext(0, 1, 0, device), False)
 
 
