@@ -290,7 +290,7 @@ class Trainer:
                      self.device, len(self.train_loader.dataset), self.steps_per_epoch, self.run_dir)
             if self.cfg.data.surface_fraction > 0:
                 log.info("data.surface_fraction %g moves the best occupancy threshold up; validation uses "
-                         "test.threshold %g: pick it with scripts/threshold_sweep.py (vitocc.evaluation.point_iou; docs/train.md)",
+                         "test.threshold %g: pick it with scripts/threshold_sweep.py (docs/train.md)",
                          self.cfg.data.surface_fraction, self.cfg.test.threshold)
         try:
             with self.progress:
