@@ -337,6 +337,9 @@ class Handler(BaseHTTPRequestHandler):
                                      query.get("mask_name", "mask.png"))
         except UserError as exc:
             return self._error(413 if length > rec.max_upload_bytes else 400, str(exc))
+        except Exception as exc:  # noqa: BLE001 - last resort, as in the CLI: one line; the traceback goes to the log
+            log.exception("%s: reconstruction failed", name)
+            return self._error(500, f"{type(exc).__name__}: {exc}")
         return self._json(200, result.summary())
 
     def _trusted(self) -> bool:

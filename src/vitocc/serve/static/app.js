@@ -43,7 +43,7 @@ async function reconstruct(file) {
   } catch (exc) {
     payload = { error: "the server did not answer (" + exc.message + ")" };
   }
-  if (!answer || !answer.ok) {
+  if (!answer || !answer.ok || payload.error) {
     setStatus("");
     showError(payload.error);
     document.body.dataset.state = "error";
