@@ -67,7 +67,7 @@ def test_seen_sides_take_the_picture_colour_and_hidden_ones_their_mirror_image()
     back = side_of(box.vertices, 0, -1, extent)
     seen_palette = np.array([SIDE_COLOURS[(0, 1)], SIDE_COLOURS[(1, 1)], SIDE_COLOURS[(2, 1)]])
     closest = np.abs(colours[back][:, None] - seen_palette[None]).max(axis=2).min(axis=1)
-    assert (closest <= 3).mean() > 0.95 and closest.max() <= 60
+    assert (closest <= 10).mean() > 0.95 and closest.max() <= 60
     assert (np.abs(colours[back] - SIDE_COLOURS[(0, -1)]).max(axis=1) > 100).all()
 
 

@@ -25,7 +25,10 @@ from PIL import Image
 
 GREY = (178, 178, 178)  # the colour of a mesh nothing of which was seen (render.DEFAULT_COLOR in 8 bits)
 WHITE_TOLERANCE = 24  # 8-bit difference from white that counts as object (images.BACKGROUND_TOLERANCE)
-MIN_FACING = 0.1  # cosine between a vertex normal and the way to the camera below which a vertex is grazing
+# Cosine between a vertex normal and the way to the camera below which a vertex counts as unseen: grazing
+# surfaces land on the silhouette's pale, half-background pixels, and the fill would spread that colour.
+MIN_FACING = 0.3
+EDGE_ERODE = 0.01  # share of the picture's side trimmed off the object's mask for sampling (its antialiased rim)
 MIRROR_MATCH = 0.02  # normalised units (longest side 1): a mirror image this close to a seen vertex takes its colour
 SYMMETRIC_P90 = 0.02  # the mesh is mirror symmetric when 90% of its mirrored vertices lie this close to it
 NEIGHBOURS = 4  # seen vertices averaged (inverse distance) for a hidden one
@@ -153,8 +156,13 @@ def vertex_colours(mesh: trimesh.Trimesh, picture: np.ndarray, projection: np.nd
         seen = seen_vertices(mesh, projection)
     colours = np.zeros((len(vertices), 3))
     uv, _ = project(vertices[seen], projection)
-    # Weighted by the mask: a vertex on the silhouette takes the object's colour, not a blend with the background.
-    weighted = sample(np.concatenate([picture * mask[..., None], mask[..., None]], axis=2).astype(np.float64), uv)
+    # Weighted by the mask without its rim: a vertex on the silhouette takes the object's colour, not a blend
+    # with the background.
+    from scipy import ndimage
+
+    inner = ndimage.binary_erosion(mask, iterations=max(1, round(EDGE_ERODE * max(mask.shape))))
+    inner = inner if inner.any() else mask
+    weighted = sample(np.concatenate([picture * inner[..., None], inner[..., None]], axis=2).astype(np.float64), uv)
     plain = sample(picture, uv)
     colours[seen] = np.where(weighted[:, 3:] > 1e-3, weighted[:, :3] / np.maximum(weighted[:, 3:], 1e-3), plain)
     colours = fill_hidden(vertices, colours, seen, mirror_plane(vertices) if mirror else None)
