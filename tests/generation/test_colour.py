@@ -134,7 +134,7 @@ def test_colours_survive_ply_glb_obj_and_off(tmp_path):
     assert (tmp_path / "grey.off").read_text().startswith("OFF")
 
 
-def test_the_shipped_model_colours_what_it_sees_like_the_picture():
+def test_the_shipped_model_colours_what_it_sees_like_the_picture(tmp_path):
     """The coloured mesh, rendered with its colours under the model's own camera, looks like the picture where
     both show the object: much closer to it than one flat colour (the object's mean colour) is."""
     from vitocc.config import apply_overrides
@@ -158,5 +158,8 @@ def test_the_shipped_model_colours_what_it_sees_like_the_picture():
     error = np.abs(render[both] - picture[both]).mean()
     flat = np.abs(picture[both].mean(axis=0) - picture[both]).mean()
     assert error < 0.6 * flat, (error, flat)
+    save_mesh(mesh, tmp_path / "car.glb")  # what `vitocc reconstruct examples/car.png -o car.glb` writes
+    loaded = trimesh.load(tmp_path / "car.glb", force="mesh", process=False)
+    assert loaded.visual.kind == "vertex" and loaded.visual.vertex_colors[:, :3].astype(float).std(axis=0).max() > 15
     grey = reconstruct_images([EXAMPLES / "car.png"], model, gen, colour=False)[0][0]
     assert not has_colours(grey) and np.array_equal(grey.faces, mesh.faces)

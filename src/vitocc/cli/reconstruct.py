@@ -31,10 +31,10 @@ def reconstruct(
     no_crop: bool = typer.Option(False, "--no-crop",
         help="Keep the whole frame (padded to a square) instead of cropping around the object."),
     no_colour: bool = typer.Option(False, "--no-colour", help="Grey meshes: no vertex colours from the picture."),
-    mask: Path | None = typer.Option(None, "--mask",
+    mask: Path | None = typer.Option(None, "--mask", metavar="IMAGE",
         help="Image of the object's mask (white or opaque = object) for the one input picture; replaces the automatic cut."),
     keep_background: bool = typer.Option(False, "--keep-background",
-        help="No automatic cut of a background that is not plain (the model then shapes the background too)."),
+        help="No automatic cut of a background that is not plain white (the model then shapes the background too)."),
     gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
