@@ -98,3 +98,14 @@ def test_a_users_mask_replaces_the_cut(tmp_path, monkeypatch):
 @pytest.mark.parametrize("size, colour", [((1, 1), (10, 20, 30)), ((3, 40), (90, 90, 90)), ((60, 60), (90, 90, 90))])
 def test_tiny_and_uniform_pictures_give_no_cut(size, colour):
     assert segment.grabcut_mask(np.full((*size, 3), colour, np.uint8)) is None
+
+
+def test_a_failed_cut_is_one_warning_and_the_picture_is_used_whole(monkeypatch, caplog):
+    import logging
+
+    picture, _ = scene()
+    monkeypatch.setattr(segment, "grabcut_mask", lambda rgb: None)
+    with caplog.at_level(logging.WARNING, logger="vitocc.generation.images"):
+        out = np.asarray(prepare_image(Image.fromarray(picture), name="photo.jpg"))
+    assert len(caplog.records) == 1 and "automatic cut found no object" in caplog.text and "photo.jpg" in caplog.text
+    assert (out != 255).any(axis=2).mean() > 0.4  # the background is still there (the frame at 0.7 of the square)

@@ -109,8 +109,10 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
         image = image.copy()
         image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
     rgba = to_rgba8(image)
+    cut_failed = False  # then _cut has warned already
     if mask is None and cut_background and np.asarray(rgba)[..., 3].min() == 255:
         mask = _cut(np.asarray(rgba)[..., :3], name)
+        cut_failed = mask is None and needs_cut(np.asarray(rgba)[..., :3])
     if mask is not None:
         if mask.shape != (image.height, image.width):
             mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(image.size, Image.NEAREST)) > 127
@@ -130,11 +132,13 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
     if not crop:
         return square(Image.fromarray(rgb), None)
     opaque = alpha8.min() == 255
-    if opaque and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
-        log.warning("%s: the background is not plain (only %.0f%% of the border is one colour): the auto-crop "
-                    "cannot find the object and the model, trained on objects on white, will shape the "
-                    "background too; use a photo against a plain wall, or a cut-out PNG with transparency",
-                    name, 100 * plain)
+    if cut_failed:
+        pass
+    elif opaque and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
+        log.warning("%s: the background is not plain (only %.0f%% of the border is one colour) and is kept: the "
+                    "auto-crop cannot find the object and the model, trained on objects on white, will shape the "
+                    "background too; let the automatic cut run (no --keep-background), give a --mask, or use a "
+                    "cut-out PNG with transparency", name, 100 * plain)
     elif box[0] == 0 or box[1] == 0 or box[2] == rgb.shape[1] or box[3] == rgb.shape[0]:
         log.warning("%s: the object touches the edge of the picture and may be cut off; the mesh will lack what "
                     "the picture does not show", name)
