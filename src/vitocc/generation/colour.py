@@ -151,9 +151,11 @@ def vertex_colours(mesh: trimesh.Trimesh, picture: np.ndarray, projection: np.nd
     if len(vertices) == 0:
         return np.zeros((0, 3), np.uint8), np.zeros(0, bool)
     mask = picture_mask(picture) if mask is None else mask
-    seen = seen_vertices(mesh, projection, mask)
-    if seen.sum() < 0.05 * max(1, seen_vertices(mesh, projection).sum()):  # a misplaced camera or a white object
-        seen = seen_vertices(mesh, projection)
+    visible = seen_vertices(mesh, projection)
+    on_object = visible.copy()
+    on_object[visible] = sample(mask[..., None].astype(np.float64), project(vertices[visible], projection)[0])[:, 0] > 0.5
+    # Nearly no visible vertex on the object: a misplaced camera or an object the mask misses; use them all.
+    seen = on_object if on_object.sum() >= 0.05 * visible.sum() else visible
     colours = np.zeros((len(vertices), 3))
     uv, _ = project(vertices[seen], projection)
     # Weighted by the mask without its rim: a vertex on the silhouette takes the object's colour, not a blend
