@@ -24,7 +24,8 @@ baseline row is the cost of that difference alone:
 Shapes: `--shapes-per-class` fresh shapes of each of the 13 classes from the synth
 generator with seed `--seed` (not the data set's seed 0, so never seen in training), a
 training-like camera each. Pictures go through `reconstruct_images` exactly as
-`vitocc reconstruct` sends them (auto-crop on). Scored against the exact GT: IoU on 20k
+`vitocc reconstruct` sends them (auto-crop on, the background cut when it is not plain white,
+unless `--keep-background`; no colours). Scored against the exact GT: IoU on 20k
 uniform points in [-0.55, 0.55]^3, Chamfer-L1 x10 on 20k surface samples each way (the
 metrics of `vitocc evaluate`, with 20k instead of 100k points for speed). "crop ok" is the
 share of pictures whose auto-crop box (`generation.images.object_box`) matches the
@@ -33,7 +34,7 @@ about (background not plain). Prints a Markdown table and writes a contact sheet
 row per condition: input, what the model saw after the auto-crop, the mesh).
 
     python benchmarks/real_style.py [--checkpoint RUN|CKPT|model.safetensors] \
-        [--shapes-per-class 1] [--seed 2026] [--out docs/images/real_style.png]
+        [--shapes-per-class 1] [--seed 2026] [--out docs/images/real_style.png] [--keep-background]
 """
 
 from __future__ import annotations
@@ -294,7 +295,8 @@ def box_area(box: tuple[int, int, int, int]) -> int:
     return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
 
 
-def run(model, gen, shapes: list[TestShape], seed: int) -> tuple[dict[str, Scores], dict[str, list]]:
+def run(model, gen, shapes: list[TestShape], seed: int,
+        cut_background: bool = True) -> tuple[dict[str, Scores], dict[str, list]]:
     """Every condition on every shape: scores per condition and (picture, model's picture, mesh) per condition."""
     from vitocc.generation.reconstruct import reconstruct_images
 
@@ -302,7 +304,8 @@ def run(model, gen, shapes: list[TestShape], seed: int) -> tuple[dict[str, Score
     for condition in CONDITIONS:
         rng = np.random.default_rng(seed)  # the same noise draws whatever the other conditions do
         pictures = [take_picture(shape, condition.view(shape), rng) for shape in shapes]
-        results = reconstruct_images([Image.fromarray(p.image) for p in pictures], model, gen)
+        results = reconstruct_images([Image.fromarray(p.image) for p in pictures], model, gen, colour=False,
+                                     cut_background=cut_background)
         score = Scores()
         for shape, picture, (mesh, info) in zip(shapes, pictures, results):
             metrics = evaluate_mesh(mesh.vertices, mesh.faces, shape.gt, np.random.default_rng(seed), N_POINTS)
@@ -389,6 +392,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="shapes and noise; the data set used seed 0")
     parser.add_argument("--out", default="docs/images/real_style.png", help="contact sheet PNG")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--keep-background", action="store_true",
+                        help="as `vitocc reconstruct --keep-background`: no automatic cut (the pipeline before issue 19)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("vitocc").setLevel(logging.ERROR)  # the background warnings are counted in the table instead
@@ -402,8 +407,9 @@ def main() -> None:
     print(f"real-style benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {model_label(args.checkpoint)}, "
           f"{len(shapes)} shapes ({args.shapes_per_class} per class, seed {args.seed}), "
           f"MISE {cfg.generation.resolution0}^3 + {cfg.generation.upsampling_steps} steps, "
-          f"threshold {cfg.generation.threshold}", flush=True)
-    scores, examples = run(model, cfg.generation, shapes, args.seed)
+          f"threshold {cfg.generation.threshold}, background {'kept' if args.keep_background else 'cut when needed'}",
+          flush=True)
+    scores, examples = run(model, cfg.generation, shapes, args.seed, cut_background=not args.keep_background)
     print(table(scores))
     sheet = contact_sheet_image(shapes, examples).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     with atomic_path(Path(args.out)) as tmp:
