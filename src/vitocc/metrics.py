@@ -1,4 +1,4 @@
-"""Per-shape reconstruction metrics of the Occupancy Networks protocol (DESIGN section 3).
+"""Per-shape reconstruction metrics of the Occupancy Networks protocol (docs/design.md section 3).
 
 Everything is measured in the normalised unit-cube frame of the data set (longest side 1):
 no x10, no rescaling. Tables multiply Chamfer-L1 by 10 ("paper units") and say so.

@@ -1,6 +1,6 @@
 """The run directory: every path in it, and how results name the weights that made them.
 
-This module is the one place that spells out the layout (DESIGN section 4)::
+This module is the one place that spells out the layout (docs/design.md section 4)::
 
     RUN/config.yaml  log.jsonl  checkpoints/{best,last}.pt
     RUN/generation/<split>/meshes/<class>/<model>.obj  inputs/<class>/<model>.<ext>  stats.json

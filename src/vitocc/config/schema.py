@@ -109,7 +109,7 @@ class GenerationConfig:
 
 @dataclass
 class TestConfig:
-    """Evaluation protocol (DESIGN section 3)."""
+    """Evaluation protocol (docs/design.md section 3)."""
 
     threshold: float = 0.2  # validation IoU threshold on points_iou
     n_points: int = 100_000  # points sampled on the predicted mesh

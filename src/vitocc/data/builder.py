@@ -3,7 +3,7 @@
 One writer serves `vitocc synth` (procedural meshes, exact occupancy) and
 `vitocc build-dataset` (user meshes, winding-number occupancy): give it a
 :class:`ModelSource` and it writes points.npz, pointcloud.npz and img_choy2016/
-(JPEG views + cameras.npz) exactly as DESIGN section 2, into a temporary folder that is
+(JPEG views + cameras.npz) exactly as docs/design.md section 2, into a temporary folder that is
 renamed into place when complete, so a killed run never leaves a half-written model.
 :func:`build_models` runs many of them in worker processes, skipping finished folders
 (resumable); :func:`split_ids` and :func:`write_dataset_index` write the lists and

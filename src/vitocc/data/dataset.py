@@ -1,4 +1,4 @@
-"""The Occupancy Networks ShapeNet layout as a torch Dataset (DESIGN section 2), read as is.
+"""The Occupancy Networks ShapeNet layout as a torch Dataset (docs/design.md section 2), read as is.
 
 An item is a dict of tensors named after its fields plus `class_id`, `model_id` and
 `index`:

@@ -1,7 +1,7 @@
 """The Occupancy Networks ShapeNet layout: names, and readers/writers of its small files.
 
 One place knows the file names, keys, dtypes and packing of the real data
-(DESIGN section 2); the data reader, `vitocc synth`, `vitocc build-dataset`, the
+(docs/design.md section 2); the data reader, `vitocc synth`, `vitocc build-dataset`, the
 downloader and the evaluator all go through it.
 """
 

@@ -1,6 +1,6 @@
 """The training loop: data, model, optimiser, AMP, DDP, validation, checkpoints, stopping rules.
 
-One call, :func:`train`, runs or resumes an experiment in a run directory (DESIGN section 4):
+One call, :func:`train`, runs or resumes an experiment in a run directory (docs/design.md section 4):
 `config.yaml` (the resolved config), `checkpoints/{last,best}.pt`, `log.jsonl`.
 """
 
