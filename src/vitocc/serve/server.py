@@ -193,7 +193,7 @@ def viewer_html(result: Result) -> str:
     from trimesh.viewer.notebook import scene_to_html
 
     scene = trimesh.Scene(result.mesh)
-    # Objects face +x with y up (DESIGN section 2): look from the front, 30 degrees above, 45 to the side.
+    # Objects face +x with y up (docs/design.md section 2): look from the front, 30 degrees above, 45 to the side.
     scene.set_camera(angles=(np.radians(-30), np.radians(45), 0), distance=2.2 * max(result.mesh.extents),
                      center=result.mesh.bounds.mean(axis=0))
     return scene_to_html(scene).replace("</body>", f"<script>{VIEWER_LIGHTING}</script></body>", 1)
