@@ -11,8 +11,12 @@ Torch-free, so that reading results does not pay for importing torch.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BEST = "best.pt"  # the best validation IoU so far
 LAST = "last.pt"  # the latest step, what --resume continues from
@@ -100,3 +104,38 @@ def describe_checkpoint(path: str | Path) -> dict[str, str]:
     """{'path', 'modified'} of a weights file: the record of which weights made a result."""
     modified = time.localtime(Path(path).stat().st_mtime)
     return {"path": str(path), "modified": time.strftime("%Y-%m-%dT%H:%M:%S", modified)}
+
+
+@dataclass
+class GenerationStats:
+    """What `generate_split` did, as written to generation/<split>/stats.json."""
+
+    split: str
+    device: str
+    checkpoint: dict[str, str]
+    generation: dict[str, Any]  # the GenerationConfig used
+    shapes: int
+    generated: int
+    skipped: int  # meshes already on disk
+    failed: list[dict[str, str]]  # class_id, model_id, error
+    seconds_total: float
+    seconds_setup: float
+    seconds_per_shape: float | None
+    seconds_by_stage: dict[str, float]
+    points_queried_per_shape: float | None
+    dense_points: int
+    empty_meshes: int
+    watertight_meshes: int
+    per_shape: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def read(cls, path: Path) -> GenerationStats | None:
+        """The stats in `path`, or None when it is missing or not such a file (older or damaged)."""
+        try:
+            data = json.loads(path.read_text())
+            return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

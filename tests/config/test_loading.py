@@ -102,3 +102,16 @@ def test_round_trip_through_yaml(tmp_path):
     save_config(cfg, tmp_path / "config.yaml")
     again = config_from_dict(yaml.safe_load((tmp_path / "config.yaml").read_text()))
     assert config_to_dict(again) == config_to_dict(cfg)
+
+
+def test_with_values_reads_typed_flags_skips_none_and_validates():
+    from vitocc.config import with_values
+
+    cfg = with_values(Config(), generation={"threshold": 0.3, "resolution0": None, "amp": "bf16"},
+                      training={"max_steps": 5})
+    assert (cfg.generation.threshold, cfg.generation.resolution0, cfg.generation.amp) == (0.3, 32, "bf16")
+    assert cfg.training.max_steps == 5 and Config().generation.threshold == 0.2  # the input is not changed
+    with pytest.raises(UserError, match="generation.amp must be one of"):
+        with_values(Config(), generation={"amp": "fp8"})
+    with pytest.raises(UserError, match=r"generation.threshold \(--threshold\) must be a probability"):
+        with_values(Config(), generation={"threshold": 2.0})

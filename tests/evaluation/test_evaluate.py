@@ -17,8 +17,8 @@ from run_dirs import write_run
 from vitocc import metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import evaluate_run
-from vitocc.evaluation.evaluate import load_mesh
 from vitocc.evaluation.results import class_means
+from vitocc.mesh_io import load_mesh
 
 
 def read_rows(path):
@@ -144,49 +144,6 @@ def test_bad_inputs_are_user_errors(tmp_path, eval_data, make_run):
         evaluate_run(run, thresholds=[-0.1], workers=1)
 
 
-def test_mesh_reader_fast_path_matches_trimesh(tmp_path):
-    import trimesh
-
-    box = trimesh.creation.box(extents=(0.3, 0.2, 0.1))
-    plain, with_normals = tmp_path / "plain.obj", tmp_path / "normals.obj"
-    box.export(plain)
-    box.export(with_normals, include_normals=True)
-    assert "//" in with_normals.read_text()
-    quad = tmp_path / "quad.obj"
-    quad.write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3 4\n")  # a polygon: trimesh reads it
-    for path in (plain, with_normals):
-        vertices, faces = load_mesh(path)
-        assert np.allclose(vertices, box.vertices) and np.array_equal(faces, box.faces)
-    vertices, faces = load_mesh(quad)
-    assert len(vertices) == 4 and len(faces) == 2
-    empty = tmp_path / "empty.obj"
-    empty.write_text("# empty mesh: nothing was above the threshold\n")
-    assert load_mesh(empty)[1].shape == (0, 3)
-
-
-def test_block_obj_parser_reads_what_mise_writes_and_declines_the_rest(tmp_path):
-    import trimesh
-
-    from vitocc.evaluation.evaluate import _parse_coordinates, _read_triangle_obj
-
-    # trimesh's 8-decimal coordinates are read as scaled integers: exactly the doubles of a float parse
-    text = " ".join(f"{x:.8f}" for x in np.random.default_rng(0).uniform(-50, 50, 3000)).encode()
-    assert np.array_equal(_parse_coordinates(text), np.array([float(t) for t in text.split()]))
-    assert np.array_equal(_parse_coordinates(b"0.5\n-1 2e-3"), [0.5, -1, 0.002])  # other formats: floats
-    assert _parse_coordinates(b"1.12345678.12345678 2") is None
-    sphere = trimesh.creation.icosphere(subdivisions=2)
-    vertices, faces = _read_triangle_obj(sphere.export(file_type="obj").encode())  # header, v block, f block
-    assert np.allclose(vertices, sphere.vertices, atol=1e-8) and np.array_equal(faces, sphere.faces)
-    crlf = b"# c\r\nv 0 0 0\r\nv 1 0 0\r\nv 0 1 0\r\nf 1/4/1 2/5/2 3/6/3\r\n"
-    vertices, faces = _read_triangle_obj(crlf)
-    assert vertices.shape == (3, 3) and faces.tolist() == [[0, 1, 2]]
-    for declined in (b"v 0 0 0\n# note\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",  # another line among the vertices
-                     b"v 0 0 0 1 1 1\nv 1 0 0 1 1 1\nv 0 1 0 1 1 1\nf 1 2 3\n",  # vertex colours
-                     b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4\n",  # index past the vertices
-                     b"f 1 2 3\nv 0 0 0\nv 1 0 0\nv 0 1 0\n"):  # faces first
-        assert _read_triangle_obj(declined) is None
-
-
 def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_dataset):
     """No generation/ yet: evaluate runs `vitocc mise`'s generate_split with the run's checkpoint first."""
     import torch
@@ -210,11 +167,11 @@ def test_missing_meshes_are_generated_with_the_run_checkpoint(tmp_path, box_data
     assert result.summary["generation"]["resolution"] == 16
 
     # Meshes made with other weights (`vitocc mise --checkpoint`): the summary names those weights.
-    from vitocc.generation import generate_split
+    from vitocc.generation import generate_split, plan_split
 
     other = run / "checkpoints" / "other.pt"
     shutil.copyfile(run / "checkpoints" / "last.pt", other)
-    generate_split(run, source=other, overwrite=True)
+    generate_split(plan_split(run, source=other), overwrite=True)
     assert evaluate_run(run, workers=1).summary["checkpoint"]["path"] == str(other)
 
 
@@ -222,18 +179,18 @@ def test_mise_warns_when_kept_meshes_come_from_other_weights(tmp_path, box_datas
     import logging
 
     from vitocc.config import load_config
-    from vitocc.generation import generate_split
+    from vitocc.generation import generate_split, plan_split
     from vitocc.models import build_model
 
     cfg = load_config(None, ["model.encoder=resnet18", "model.c_dim=16", "model.hidden_size=16", "model.n_blocks=1",
                              "data.img_size=32", f"data.path={box_dataset}", "data.num_workers=0",
                              "generation.resolution0=4", "generation.upsampling_steps=1"])
     run = write_run(tmp_path / "run", cfg, build_model(cfg, pretrained=False))
-    generate_split(run)
+    generate_split(plan_split(run))
     other = run / "checkpoints" / "other.pt"
     shutil.copyfile(run / "checkpoints" / "last.pt", other)
     next((run / "generation" / "test" / "meshes").rglob("*.obj")).unlink()
     with caplog.at_level(logging.WARNING, logger="vitocc"):
-        stats = generate_split(run, source=other)
-    assert stats["generated"] == 1 and stats["checkpoint"]["path"] == str(other)
+        stats = generate_split(plan_split(run, source=other))
+    assert stats.generated == 1 and stats.checkpoint["path"] == str(other)
     assert "1 meshes" in caplog.text and "last.pt" in caplog.text and "--overwrite" in caplog.text

@@ -14,7 +14,7 @@ from box_data import write_box_dataset
 from run_dirs import write_run
 from vitocc.cli import main
 from vitocc.config import load_config
-from vitocc.generation import generate_split
+from vitocc.generation import generate_split, plan_split
 from vitocc.models import build_model
 
 
@@ -141,11 +141,11 @@ def test_a_broken_shape_is_reported_and_the_others_generated(tiny_run, tmp_path)
     broken, fine = (data / "03001627" / "test.lst").read_text().split()
     (data / "03001627" / broken / "img_choy2016" / "000.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     run = tmp_path / "run"
-    stats = generate_split(run, "test", source=tiny_run, data=data)
-    assert stats["generated"] == 1 and len(stats["failed"]) == 1 and broken in stats["failed"][0]["error"]
-    assert stats["failed"][0]["model_id"] == broken and stats["failed"][0]["class_id"] == "03001627"
+    stats = generate_split(plan_split(run, "test", source=tiny_run, data=data))
+    assert stats.generated == 1 and len(stats.failed) == 1 and broken in stats.failed[0]["error"]
+    assert stats.failed[0]["model_id"] == broken and stats.failed[0]["class_id"] == "03001627"
     assert [p.stem for p in run.glob("generation/test/meshes/*/*.obj")] == [fine]
-    assert json.loads((run / "generation" / "test" / "stats.json").read_text())["failed"] == stats["failed"]
+    assert json.loads((run / "generation" / "test" / "stats.json").read_text())["failed"] == stats.failed
 
 
 def test_reconstruct_images_from_python_takes_paths_and_pil_images(tiny_run, box_dataset):

@@ -26,6 +26,19 @@ class GlobalOptions:
 options = GlobalOptions()
 
 
+def shipped_setting(section: str, key: str) -> str:
+    """A setting of the shipped model's config.yaml, for help texts ('-' without a shipped model)."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("vitocc") / "assets" / "model" / "config.yaml"
+    try:
+        return str(yaml.safe_load(path.read_text())[section][key])
+    except (OSError, KeyError, TypeError):
+        return "-"
+
+
 def setup_logging(verbose: bool, quiet: bool) -> None:
     """Route the library's `logging` records through rich on stderr."""
     from rich.logging import RichHandler

@@ -8,6 +8,9 @@ from pathlib import Path
 import typer
 
 from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, lazy_progress, options
+from vitocc.config.schema import GenerationConfig
+
+_GEN = GenerationConfig()
 
 
 def mise(
@@ -18,15 +21,15 @@ def mise(
     data: Path | None = typer.Option(None, "--data", help="Data set folder.",
                                        show_default="data.path of the run's config"),
     resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution.",
-                                             show_default="generation.resolution0 of the model's config, 32"),
+                                             show_default=f"generation.resolution0 of the model's config, {_GEN.resolution0}"),
     upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps.",
-                                             show_default="generation.upsampling_steps of the model's config, 2"),
+        show_default=f"generation.upsampling_steps of the model's config, {_GEN.upsampling_steps}"),
     threshold: float | None = typer.Option(None, "--threshold",
         help="Occupancy probability of the surface.", show_default="generation.threshold of the run's config"),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Shapes per MISE batch.",
-                                             show_default="generation.batch_size, 8"),
+                                             show_default=f"generation.batch_size, {_GEN.batch_size}"),
     points_batch: int | None = typer.Option(None, "--points-batch",
-        help="Decoder points per call: bounds memory.", show_default="generation.points_batch, 1,000,000"),
+        help="Decoder points per call: bounds memory.", show_default=f"generation.points_batch, {_GEN.points_batch:,}"),
     amp: str | None = typer.Option(None, "--amp",
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
     set_: list[str] = typer.Option([], "--set",
@@ -40,16 +43,16 @@ def mise(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from vitocc.config import apply_overrides, with_values
     from vitocc.devices import resolve_device
-    from vitocc.generation import generate_split
+    from vitocc.generation import generate_split, plan_split
     from vitocc.runs import RunDir, require_run_dir
 
     require_run_dir(run_dir)  # before the progress bar starts
-
-    overrides = [f"generation.{k}={v}" for k, v in (
-        ("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),
-        ("batch_size", batch_size), ("points_batch", points_batch), ("amp", amp)) if v is not None] + list(set_)
-    device = resolve_device(gpu)
+    plan = plan_split(run_dir, split, checkpoint, data, resolve_device(gpu))
+    flags = {"resolution0": resolution, "upsampling_steps": upsampling, "threshold": threshold,
+             "batch_size": batch_size, "points_batch": points_batch, "amp": amp}
+    gen = with_values(apply_overrides(plan.cfg, set_), generation=flags).generation
     columns = (TextColumn("mise {task.fields[split]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with lazy_progress(*columns, console=console, disable=not options.show_progress, transient=False) as bar:
@@ -62,15 +65,14 @@ def mise(
             rate = f"{done / elapsed:.2f} shapes/s" if done and elapsed else ""
             bar.update(tasks[0], completed=done, total=total, rate=rate)
 
-        stats = generate_split(run_dir, split, source=checkpoint, data=data, overrides=overrides,
-                               overwrite=overwrite, device=device, progress=report)
-    per_shape = f"{stats['seconds_per_shape']:.2f} s/shape" if stats["generated"] else "nothing to do"
-    points = (f", {stats['points_queried_per_shape']:,.0f} points queried per shape "
-              f"({100 * stats['points_queried_per_shape'] / stats['dense_points']:.1f}% of the dense grid)"
-              if stats["generated"] else "")
-    console.print(f"{split}: {stats['generated']} generated, {stats['skipped']} already there, "
-                  f"{len(stats['failed'])} failed; {per_shape}{points}; "
-                  f"{stats['watertight_meshes']}/{stats['generated']} watertight, {stats['empty_meshes']} empty -> "
+        stats = generate_split(plan, gen, overwrite, progress=report)
+    per_shape = f"{stats.seconds_per_shape:.2f} s/shape" if stats.generated else "nothing to do"
+    points = (f", {stats.points_queried_per_shape:,.0f} points queried per shape "
+              f"({100 * stats.points_queried_per_shape / stats.dense_points:.1f}% of the dense grid)"
+              if stats.generated else "")
+    console.print(f"{split}: {stats.generated} generated, {stats.skipped} already there, "
+                  f"{len(stats.failed)} failed; {per_shape}{points}; "
+                  f"{stats.watertight_meshes}/{stats.generated} watertight, {stats.empty_meshes} empty -> "
                   f"{RunDir(run_dir).generation(split)}", highlight=False, soft_wrap=True)
-    if stats["failed"]:
+    if stats.failed:
         raise typer.Exit(1)

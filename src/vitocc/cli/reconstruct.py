@@ -7,7 +7,10 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console
+from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console, shipped_setting
+from vitocc.config.schema import GenerationConfig
+
+_GEN = GenerationConfig()
 
 
 def reconstruct(
@@ -19,12 +22,13 @@ def reconstruct(
                                              show_default="the model shipped in the package"),
     preview: Path | None = typer.Option(None, "--preview", help="Write a PNG: each input next to 3 renders of its mesh."),
     resolution: int | None = typer.Option(None, "--resolution", help="MISE initial resolution.",
-                                             show_default="generation.resolution0 of the model's config, 32"),
+                                             show_default=f"generation.resolution0 of the model's config, {_GEN.resolution0}"),
     upsampling: int | None = typer.Option(None, "--upsampling", help="MISE upsampling steps.",
-                                             show_default="generation.upsampling_steps of the model's config, 2"),
+        show_default=f"generation.upsampling_steps of the model's config, {_GEN.upsampling_steps}"),
     threshold: float | None = typer.Option(None, "--threshold",
         help="Occupancy probability of the surface.",
-        show_default="generation.threshold of the model's config, 0.4 for the shipped model"),
+        show_default=f"generation.threshold of the model's config, {shipped_setting('generation', 'threshold')} "
+                     "for the shipped model"),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
     amp: str | None = typer.Option(None, "--amp",
         help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
@@ -49,8 +53,7 @@ def reconstruct(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.markup import escape
 
-    from vitocc.config import apply_overrides
-    from vitocc.config.validation import check_generation
+    from vitocc.config import with_values
     from vitocc.devices import resolve_device
     from vitocc.errors import UserError
     from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
@@ -75,11 +78,8 @@ def reconstruct(
             failures += 1
     if good:
         model, cfg = load_model(checkpoint, device)
-        overrides = [f"generation.{k}={v}" for k, v in
-                     (("resolution0", resolution), ("upsampling_steps", upsampling), ("threshold", threshold),
-                      ("amp", amp)) if v is not None]
-        gen = apply_overrides(cfg, overrides).generation
-        check_generation(gen)
+        flags = {"resolution0": resolution, "upsampling_steps": upsampling, "threshold": threshold, "amp": amp}
+        gen = with_values(cfg, generation=flags).generation
     rows = []
     # The pictures are prepared already (cropped or not): no second crop.
     results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,

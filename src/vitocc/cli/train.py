@@ -33,7 +33,7 @@ def train(
     # training steps 3x slower (docs/performance.md). Read when torch loads, hence before.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    from vitocc.config import load_config
+    from vitocc.config import load_config, with_values
     from vitocc.devices import resolve_device
     from vitocc.runs import RunDir
     from vitocc.training import train as run_training
@@ -42,13 +42,8 @@ def train(
     source = config
     if source is None and resume and RunDir(out).config.is_file():
         source = str(RunDir(out).config)
-    overrides = list(set_)
-    if data is not None:
-        overrides.append(f"data.path={data}")
-    for key, value in (("max_steps", max_steps), ("max_epochs", max_epochs), ("max_time", max_time)):
-        if value is not None:
-            overrides.append(f"training.{key}={value}")
-    cfg = load_config(source or "default", overrides)
+    cfg = with_values(load_config(source or "default", set_), data={"path": data and str(data)},
+                      training={"max_steps": max_steps, "max_epochs": max_epochs, "max_time": max_time})
     device = resolve_device(gpu)
     result = run_training(cfg, out, device, resume=resume, progress=options.show_progress, console=err_console)
     if int(os.environ.get("RANK", "0")) != 0:

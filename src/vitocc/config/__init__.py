@@ -9,6 +9,7 @@ from vitocc.config.loading import (
     preset_names,
     save_config,
     valid_keys,
+    with_values,
 )
 from vitocc.config.schema import (
     Config,
@@ -22,5 +23,5 @@ from vitocc.config.schema import (
 __all__ = [
     "Config", "DataConfig", "ModelConfig", "TrainingConfig", "GenerationConfig", "TestConfig",
     "load_config", "apply_overrides", "merge", "config_to_dict", "config_from_dict",
-    "save_config", "preset_names", "valid_keys",
+    "save_config", "preset_names", "valid_keys", "with_values",
 ]

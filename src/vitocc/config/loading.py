@@ -172,6 +172,14 @@ def apply_overrides(cfg: Config, overrides: typing.Iterable[str]) -> Config:
     return validate(merge(cfg, data, "--set"))
 
 
+def with_values(cfg: Config, **sections: dict[str, Any]) -> Config:
+    """`cfg` with typed values (command-line flags, say) written into its sections, None values
+    skipped, each read as its field's type, then validated:
+    `with_values(cfg, generation={"threshold": 0.3, "resolution0": None})`."""
+    data = {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
+    return validate(merge(cfg, data, "options"))
+
+
 def load_config(source: str | None = None, overrides: typing.Iterable[str] = ()) -> Config:
     """Defaults, then the preset or YAML file `source`, then `overrides`; validated (config.validation)."""
     cfg = Config()

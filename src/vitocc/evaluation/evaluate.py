@@ -13,9 +13,7 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
-import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -28,13 +26,12 @@ from vitocc import __version__, metrics
 from vitocc.errors import UserError
 from vitocc.evaluation import results
 from vitocc.io import atomic_path, write_json
-from vitocc.runs import RunDir, describe_checkpoint, find_checkpoint, require_run_dir
+from vitocc.mesh_io import load_mesh
+from vitocc.runs import GenerationStats, RunDir, describe_checkpoint, find_checkpoint, require_run_dir
 
 log = logging.getLogger(__name__)
 
 SHAPE_COLUMNS = ("class_id", "class", "model_id", "vertices", "faces")
-_DIGIT = np.isin(np.arange(256), list(b"0123456789"))  # byte -> is an ASCII digit
-_SPACE = np.isin(np.arange(256), list(b" \t\r\n"))
 
 
 @dataclass(frozen=True)
@@ -215,82 +212,6 @@ def evaluate_shape(job: ShapeJob, settings: EvalSettings) -> dict:
     return score_shape(job, settings, prepare_shape(job, settings))
 
 
-def load_mesh(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty.
-
-    Triangle OBJ files laid out as `vitocc mise` (trimesh) writes them are parsed with numpy,
-    4-5x faster than trimesh's general reader, which reads everything else. `data`: the
-    file's bytes when they are already read.
-    """
-    if path.suffix.lower() == ".obj":
-        mesh = _read_triangle_obj(path.read_bytes() if data is None else data)
-        if mesh is not None:
-            return mesh
-    import trimesh
-
-    mesh = trimesh.load(path, force="mesh", process=False)
-    return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64).reshape(-1, 3)
-
-
-def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertices, faces) of an OBJ whose `v x y z` lines form one block followed by one block of
-    `f a[/..] b[/..] c[/..]` lines with positive indices (header lines before them are skipped);
-    None for anything else (polygons, colours, other lines among them), which trimesh reads.
-
-    Each block is parsed in one numpy call after dropping its line tags (3x faster than line by line).
-    """
-    data = b"\n" + data.rstrip()
-    f_at = data.find(b"\nf ")
-    f_at = len(data) if f_at < 0 else f_at
-    v_at = data.find(b"\nv ")
-    v_at = f_at if v_at < 0 else v_at
-    v_block, f_block = data[v_at:f_at], data[f_at:]
-    n_v, n_f = v_block.count(b"\nv "), f_block.count(b"\nf ")
-    if v_at > f_at or v_block.count(b"\n") != n_v or f_block.count(b"\n") != n_f:
-        return None
-    if b"/" in f_block:
-        f_block = re.sub(rb"/\S*", b"", f_block)
-    values = _parse_coordinates(v_block.replace(b"\nv ", b"\n"))
-    indices = _parse_numbers(f_block.replace(b"\nf ", b"\n"), np.int64)
-    if values is None or indices is None or len(values) != 3 * n_v or len(indices) != 3 * n_f or np.any(indices < 1):
-        return None
-    faces = indices.reshape(-1, 3) - 1
-    if len(faces) and faces.max() >= n_v:
-        return None
-    return values.reshape(-1, 3), faces
-
-
-def _parse_coordinates(text: bytes) -> np.ndarray | None:
-    """The numbers of `text` as float64, or None if something else is among them.
-
-    trimesh writes every coordinate with 8 decimals: such text is read as integers (points
-    removed) divided by 1e8, the same doubles as parsing the decimals (both are correctly
-    rounded) in a third of the time. Any other text is parsed as floats.
-    """
-    raw = np.frombuffer(text, np.uint8)
-    dots = np.flatnonzero(raw == ord("."))
-    if len(dots) and dots[-1] + 9 <= len(raw):
-        end = dots + 9  # where each number must end: 8 digits after its point
-        fixed = _SPACE[raw[np.minimum(end, len(raw) - 1)]] | (end == len(raw))
-        for k in range(1, 9):
-            fixed &= _DIGIT[raw[dots + k]]
-        if fixed.all():
-            scaled = _parse_numbers(text.replace(b".", b""), np.int64)
-            if scaled is not None and len(scaled) == len(dots) and np.abs(scaled).max() < 2**53:
-                return scaled / 1e8
-    return _parse_numbers(text, np.float64)
-
-
-def _parse_numbers(text: bytes, dtype: type) -> np.ndarray | None:
-    """The whitespace-separated numbers of `text`, or None if something else is among them."""
-    try:
-        with warnings.catch_warnings():  # numpy warns, and stops early, on text it cannot parse
-            warnings.simplefilter("error", DeprecationWarning)
-            return np.fromstring(text, dtype=dtype, sep=" ")
-    except (ValueError, DeprecationWarning):
-        return None
-
-
 def _cache_key(job: ShapeJob, settings: EvalSettings, mesh_sha1: str | None = None) -> dict:
     """What a cache entry must match; `mesh_sha1`: the hash of the mesh bytes that were evaluated
     (None: hash the file now)."""
@@ -360,10 +281,10 @@ def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[Shape
         raise UserError(f"{len(missing)} meshes of split '{split}' are missing (e.g. {missing[0].mesh}) and "
                         f"{run_dir} has no checkpoint to generate them",
                         "train first, or run `vitocc mise RUN_DIR` where the checkpoint is")
-    from vitocc.generation import generate_split
+    from vitocc.generation import generate_split, plan_split
 
     log.info("generating %d missing meshes of split '%s'", len(missing), split)
-    generate_split(run_dir, split, data=root, progress=progress)
+    generate_split(plan_split(run_dir, split, data=root), progress=progress)
     still = [j for j in missing if not j.mesh.is_file()]
     if still:
         raise UserError(f"{len(still)} meshes could not be generated (e.g. {still[0].mesh})",
@@ -382,16 +303,10 @@ def _json_safe(obj: Any) -> Any:
 def _summary(run_dir: Path, split: str, root: Path, cfg, settings: EvalSettings, per_class: list[dict],
              rows: list[dict], seconds: float) -> dict[str, Any]:
     """summary.json: the means, and everything needed to know what they mean."""
-    gen_stats_path = RunDir(run_dir).generation_stats(split)
-    gen_stats = {}
-    if gen_stats_path.is_file():
-        try:
-            gen_stats = json.loads(gen_stats_path.read_text())
-        except ValueError:
-            pass
-    gen = gen_stats.get("generation", asdict(cfg.generation))
+    gen_stats = GenerationStats.read(RunDir(run_dir).generation_stats(split))
+    gen = gen_stats.generation if gen_stats else asdict(cfg.generation)
     # The weights that made the meshes; meshes from before vitocc recorded them: the run's default.
-    checkpoint = gen_stats.get("checkpoint") or (
+    checkpoint = (gen_stats.checkpoint if gen_stats else None) or (
         describe_checkpoint(path) if (path := find_checkpoint(run_dir)) is not None else None)
     keys = ["iou", "chamfer_l1_x10"] + [k for k in settings.metric_keys() if k != "iou"]
     definitions = {k: {"definition": results.metric_for(k).definition,
