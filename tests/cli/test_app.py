@@ -27,6 +27,17 @@ def test_help_lists_commands_without_heavy_imports():
     assert "HEAVY []" in out.stdout
 
 
+def test_every_command_runs_with_passive_openmp_waiting():
+    """Set once by the app, before any command imports torch (spinning threads slow a busy CPU)."""
+    import os
+
+    code = ("import os\nfrom vitocc.cli import main\ntry:\n    main(['config', 'default'])\nexcept SystemExit:\n    pass\n"
+            "print('POLICY', os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert "POLICY PASSIVE" in out.stdout, out.stderr
+
+
 def test_user_error_is_one_red_line_with_exit_2():
     out = run("config", "--set", "model.hiden_size=3")
     assert out.returncode == 2

@@ -6,6 +6,7 @@ inside the command functions) so that `vitocc --help` stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -38,6 +39,10 @@ def main_options(
     ),
 ) -> None:
     """Single-image 3D reconstruction with Occupancy Networks and Vision Transformers."""
+    # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x and training
+    # steps 3x slower on a busy CPU (docs/performance.md). Read when torch loads, which every
+    # command does after this callback, and inherited by worker processes.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     common.options.verbose = verbose
     common.options.quiet = quiet and not verbose
     common.setup_logging(verbose, common.options.quiet)

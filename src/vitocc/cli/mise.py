@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -38,9 +37,6 @@ def mise(
     gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
 ) -> None:
     """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
-    # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
-    # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from vitocc.config import apply_overrides, with_values

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -48,9 +47,6 @@ def reconstruct(
     Outputs are checked before the model loads: none may be an input, and existing files are
     kept unless --overwrite.
     """
-    # Idle OpenMP threads sleep instead of spinning: spinning made the decoder 2-3x slower on a
-    # busy CPU (docs/performance.md). Read when torch loads, hence before any import of it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.markup import escape
 
     from vitocc.config import with_values

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -27,7 +26,6 @@ def serve(
     The model loads once and serves every request; meshes are the ones `vitocc reconstruct` makes with the same settings.
     Ctrl+C stops the server.
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as in `reconstruct`: read when torch loads
     from vitocc.devices import resolve_device
     from vitocc.errors import UserError
     from vitocc.models import load_model

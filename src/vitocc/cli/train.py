@@ -29,9 +29,6 @@ def train(
     max_time: float | None = typer.Option(None, "--max-time", help="Stop after this many seconds of this session."),
 ) -> None:
     """Train an occupancy network (also under `torchrun --nproc_per_node=K` for data-parallel training)."""
-    # Idle OpenMP threads sleep instead of spinning: with 2 threads on a busy CPU, spinning made
-    # training steps 3x slower (docs/performance.md). Read when torch loads, hence before.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from vitocc.config import load_config, with_values
     from vitocc.devices import resolve_device
