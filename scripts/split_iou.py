@@ -17,15 +17,15 @@ import torch
 
 from vitocc.evaluation.point_iou import POINTS_BATCH, split_loader
 from vitocc.training.distributed import DistContext
-from vitocc.training.validation import validate
+from vitocc.training.validation import ValidationSettings, validate
 
 
 def split_iou(source: str, split: str, per_class: int, data_path: str | None) -> dict[str, float]:
     """{'val_loss', 'val_iou'} of `source` on the first `per_class` shapes per class of `split`."""
     model, cfg, loader = split_loader(source, split, ("points", "points_iou", "inputs"), per_class, data_path)
     device = torch.device("cpu")
-    return validate(model, loader, device, cfg.training.amp, cfg.test.threshold, POINTS_BATCH, None,
-                    DistContext(0, 1, 0, device), False)
+    settings = ValidationSettings(cfg.training.amp, cfg.test.threshold, POINTS_BATCH)
+    return validate(model, loader, device, settings, DistContext(0, 1, 0, device))
 
 
 def main() -> None:

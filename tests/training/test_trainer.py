@@ -170,3 +170,11 @@ def test_init_weights_fine_tunes_from_a_trained_run(tiny_cfg, tmp_path):
     other = dataclasses.replace(warm, model=dataclasses.replace(warm.model, hidden_size=16))
     with pytest.raises(UserError, match="do not fit this config's model"):
         train(other, tmp_path / "other")
+
+
+def test_a_new_trainer_reports_its_elapsed_time_before_running(tiny_cfg, tmp_path):
+    from vitocc.training import distributed
+
+    ctx = distributed.DistContext(0, 1, 0, torch.device("cpu"))
+    trainer = Trainer(tiny_cfg, tmp_path / "run", ctx, resume=False, progress=False)
+    assert 0 <= trainer.elapsed() < 60 and trainer.state.step == 0  # elapsed() used to need run() first

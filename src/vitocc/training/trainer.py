@@ -26,7 +26,7 @@ from vitocc.training import distributed
 from vitocc.training.checkpoints import rng_state, save_checkpoint, set_rng_state
 from vitocc.training.reporting import RunLog, TrainProgress
 from vitocc.training.schedules import build_optimizer, build_scheduler
-from vitocc.training.validation import validate
+from vitocc.training.validation import ValidationSettings, validate
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,30 @@ def check_run_dir(run_dir: Path, resume: bool) -> None:
         raise UserError(f"{run_dir} already holds a run", "continue it with --resume, or choose another --out")
 
 
+def initial_model(cfg: Config, resume: bool) -> torch.nn.Module:
+    """The model to train: ImageNet-initialised as the config says, or the weights of
+    `training.init_weights` for a new fine-tuning run (a resumed run loads its checkpoint later)."""
+    warm = cfg.training.init_weights is not None
+    model = build_model(cfg, pretrained=False if resume or warm else None)
+    if warm and not resume:
+        init_weights(model, cfg.training.init_weights)
+    return model
+
+
+def build_loaders(cfg: Config, model: torch.nn.Module, device: torch.device,
+                  ctx: distributed.DistContext) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
+    """The training loader (shuffled, this rank's shard; with cameras for pixel-aligned models) and
+    the validation loader, both with the model's image normalisation."""
+    data, tcfg = cfg.data, cfg.training
+    stats = {"image_mean": model.image_mean, "image_std": model.image_std}
+    train_fields = ("points", "inputs", "cameras") if cfg.model.pixel_aligned else ("points", "inputs")
+    train_set = ShapeNetDataset(data.path, data.train_split, data, train_fields, train=True, **stats)
+    val_set = ShapeNetDataset(data.path, data.val_split, data, ("points", "points_iou", "inputs"), **stats)
+    shard = {"rank": ctx.rank, "world_size": ctx.world_size}
+    return (build_loader(train_set, tcfg.batch_size, True, data.num_workers, device, tcfg.seed, **shard),
+            build_loader(val_set, tcfg.batch_size, False, data.num_workers, device, tcfg.seed, **shard))
+
+
 def init_weights(model: torch.nn.Module, source: str) -> None:
     """Copy a trained model's weights into `model` (same architecture) to fine-tune it: a new run
     with a fresh optimizer, schedule and step count, unlike --resume."""
@@ -119,22 +143,8 @@ class Trainer:
             torch.set_num_threads(tcfg.threads)
         torch.manual_seed(tcfg.seed)
         ckpt = read_checkpoint(RunDir(run_dir).checkpoints / LAST) if resume else None
-        warm = tcfg.init_weights is not None
-        self.model = build_model(cfg, pretrained=False if resume or warm else None)
-        if warm and not resume:
-            init_weights(self.model, tcfg.init_weights)
-        self.model.to(self.device)
-
-        stats = {"image_mean": self.model.image_mean, "image_std": self.model.image_std}
-        data = cfg.data
-        train_fields = ("points", "inputs", "cameras") if cfg.model.pixel_aligned else ("points", "inputs")
-        train_set = ShapeNetDataset(data.path, data.train_split, data, train_fields, train=True, **stats)
-        val_set = ShapeNetDataset(data.path, data.val_split, data, ("points", "points_iou", "inputs"), **stats)
-        shard = {"rank": ctx.rank, "world_size": ctx.world_size}
-        self.train_loader = build_loader(train_set, tcfg.batch_size, True, data.num_workers, self.device,
-                                         tcfg.seed, **shard)
-        self.val_loader = build_loader(val_set, tcfg.batch_size, False, data.num_workers, self.device,
-                                       tcfg.seed, **shard)
+        self.model = initial_model(cfg, resume).to(self.device)
+        self.train_loader, self.val_loader = build_loaders(cfg, self.model, self.device, ctx)
         self.steps_per_epoch = len(self.train_loader)
         self.total_steps = planned_steps(cfg, self.steps_per_epoch)
 
@@ -156,6 +166,8 @@ class Trainer:
         self.last_val: dict[str, float] | None = None
         self.last_val_step = -1
         self.broken: list[str] = []
+        self.session_start = time.perf_counter()  # reset by run(); set here so elapsed() always works
+        self.elapsed_before = self.state.elapsed_seconds
 
     def _restore(self, ckpt: dict) -> None:
         try:
@@ -192,9 +204,7 @@ class Trainer:
     def run_validation(self) -> None:
         """Validate, log, and keep best.pt when the IoU improves."""
         cfg = self.cfg
-        metrics = validate(self.model, self.val_loader, self.device, cfg.training.amp, cfg.test.threshold,
-                           cfg.generation.points_batch, cfg.training.val_max_batches, self.ctx,
-                           cfg.data.skip_broken)
+        metrics = validate(self.model, self.val_loader, self.device, ValidationSettings.of(cfg), self.ctx)
         self.last_val, self.last_val_step = metrics, self.state.step
         improved = metrics["val_iou"] > self.state.best_iou
         if improved:
