@@ -22,10 +22,10 @@ import trimesh
 from PIL import Image, ImageDraw
 
 from vitocc.data import cameras, layout
-from vitocc.data.build_dataset import BuildOptions, build_dataset, mesh_source
-from vitocc.data.builder import Counts, sample_points, sample_surface
-from vitocc.data.meshes import axes_rotation, load_normalised
-from vitocc.data.occupancy import occupancy, prepare
+from vitocc.data.build.from_meshes import BuildOptions, build_dataset, mesh_source
+from vitocc.data.build.meshes import axes_rotation, load_normalised
+from vitocc.data.build.occupancy import occupancy, prepare
+from vitocc.data.writer import Counts, sample_points, sample_surface
 from vitocc.render import render_mesh
 
 
@@ -91,7 +91,7 @@ def stages(path: Path, counts: Counts, thicken: float) -> None:
     timed(f"occupancy {counts.n_points} points", sample_points,
           lambda p: occupancy(prepared, p, thicken=thicken), counts.n_points, rng)
     timed(f"surface {counts.n_surface} points", sample_surface, mesh.mesh, counts.n_surface, rng)
-    from vitocc.data.build_dataset import MeshJob
+    from vitocc.data.build.from_meshes import MeshJob
 
     job = MeshJob(str(path), tuple(map(tuple, rot)), thicken, "bilinear")
     source = mesh_source(job, rng)
@@ -144,7 +144,7 @@ def figure(path: Path, mesh_dir: Path, dest: Path, out: Path, thicken: float) ->
 
 def mesh_source_for_figure(path: Path):
     """The colour function of the file in its own frame (what the user's viewer would show)."""
-    from vitocc.data.build_dataset import MeshJob
+    from vitocc.data.build.from_meshes import MeshJob
 
     return mesh_source(MeshJob(str(path), tuple(map(tuple, np.eye(3))), 0.0, "bilinear"), np.random.default_rng(0)).color_fn
 

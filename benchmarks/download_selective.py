@@ -30,8 +30,8 @@ def main() -> None:
     sys.path.insert(0, str(TESTS / "data"))
     from http_server import FaultyServer
 
-    from vitocc.data.download import RetryPolicy
     from vitocc.data.fetch import DATASETS, fetch_dataset
+    from vitocc.data.fetch.download import RetryPolicy
 
     conftest = _load("_bench_conftest", TESTS / "conftest.py")
     zip_tree = _load("_bench_test_download", TESTS / "data" / "test_download.py").zip_tree

@@ -57,7 +57,7 @@ import torch
 import trimesh
 from PIL import Image, ImageDraw, ImageFilter
 
-from vitocc.data import builder, cameras, layout
+from vitocc.data import cameras, layout, writer
 from vitocc.data.synth import make_source
 from vitocc.generation.images import PLAIN_BORDER, object_box, plain_border_share
 from vitocc.metrics import GroundTruth, evaluate_mesh
@@ -138,11 +138,11 @@ def make_shapes(per_class: int, seed: int) -> list[TestShape]:
         for index in range(per_class):
             rng = np.random.default_rng(np.random.SeedSequence([seed, int(synset), index]))
             source = make_source((synset, index), rng)
-            points, occ = builder.sample_points(source.occupancy_fn, N_POINTS, rng)
-            surface, normals = builder.sample_surface(source.mesh, N_POINTS, rng)
+            points, occ = writer.sample_points(source.occupancy_fn, N_POINTS, rng)
+            surface, normals = writer.sample_surface(source.mesh, N_POINTS, rng)
             gt = GroundTruth(surface.astype(np.float32), normals.astype(np.float32), points.astype(np.float32), occ)
             shapes.append(TestShape(
-                name, source.mesh, builder.bbox_scale(source.mesh), source.face_colors, source.color_fn, source.light,
+                name, source.mesh, writer.bbox_scale(source.mesh), source.face_colors, source.color_fn, source.light,
                 corner_normals(source.mesh), gt, rng.uniform(*cameras.DISTANCE_RANGE),
                 rng.uniform(*cameras.ELEVATION_RANGE_DEG), rng.uniform(0.0, 360.0)))
     return shapes

@@ -46,7 +46,7 @@ def check_classes(n: int) -> None:
 
 
 def time_one_shape() -> None:
-    from vitocc.data import builder
+    from vitocc.data import writer
     from vitocc.data.synth import make_source
 
     print("[2] one chair, 24 views + 100k + 100k points, single process (median of 5 shapes)")
@@ -56,12 +56,12 @@ def time_one_shape() -> None:
         t0 = time.perf_counter()
         source = make_source(("03001627", i), rng)
         t1 = time.perf_counter()
-        builder.sample_points(source.occupancy_fn, 100_000, rng)
+        writer.sample_points(source.occupancy_fn, 100_000, rng)
         t2 = time.perf_counter()
-        builder.sample_surface(source.mesh, 100_000, rng)
+        writer.sample_surface(source.mesh, 100_000, rng)
         t3 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            builder.write_model(Path(tmp) / "m", source, builder.Counts(), np.random.default_rng(i))
+            writer.write_model(Path(tmp) / "m", source, writer.Counts(), np.random.default_rng(i))
         t4 = time.perf_counter()
         rows.append((t1 - t0, t2 - t1, t3 - t2, (t4 - t3) - (t2 - t1) - (t3 - t2)))
     med = np.median(rows, axis=0)
@@ -74,12 +74,12 @@ def compare_renderers() -> None:
     import trimesh
 
     from vitocc import render
-    from vitocc.data import builder, cameras
+    from vitocc.data import cameras, writer
     from vitocc.data.synth import make_source
 
     source = make_source(("03001627", 0), np.random.default_rng(0))
     world, cam = cameras.world_matrix(1.4, 27, 40), cameras.camera_matrix()
-    scale = builder.bbox_scale(source.mesh)
+    scale = writer.bbox_scale(source.mesh)
     print(f"[3] one 137x137 view of a {len(source.mesh.faces)}-face chair (median of 5)")
 
     def best(fn) -> float:
@@ -106,7 +106,7 @@ def compare_renderers() -> None:
 
 
 def throughput(shapes_per_class: int, workers: int) -> None:
-    from vitocc.data import builder
+    from vitocc.data import writer
     from vitocc.data.synth.dataset import generate_dataset
 
     n = 13 * shapes_per_class
@@ -115,7 +115,7 @@ def throughput(shapes_per_class: int, workers: int) -> None:
 
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as tmp:
-        report = generate_dataset(Path(tmp) / "synthetic", shapes_per_class, builder.Counts(), seed=0, workers=workers,
+        report = generate_dataset(Path(tmp) / "synthetic", shapes_per_class, writer.Counts(), seed=0, workers=workers,
                                   show_progress=False)
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)

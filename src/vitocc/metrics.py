@@ -231,7 +231,7 @@ def inside_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, met
         return np.zeros(len(points), bool)
     if method == "ray":
         return ray_parity(vertices, faces, points)
-    from vitocc.data.occupancy import INSIDE_WINDING, winding_numbers
+    from vitocc.data.build.occupancy import INSIDE_WINDING, winding_numbers
 
     return winding_numbers(vertices, faces, points) >= INSIDE_WINDING
 

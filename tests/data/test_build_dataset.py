@@ -11,8 +11,8 @@ import trimesh
 from PIL import Image
 
 from vitocc.data import cameras, layout
-from vitocc.data.build_dataset import BuildOptions, build_dataset, class_of_folder, model_ids, parse_split
-from vitocc.data.builder import Counts
+from vitocc.data.build.from_meshes import BuildOptions, build_dataset, class_of_folder, model_ids, parse_split
+from vitocc.data.writer import Counts
 from vitocc.errors import UserError
 
 
@@ -173,7 +173,7 @@ def test_class_and_model_naming():
 
 
 def test_a_zero_share_gets_no_models():
-    from vitocc.data.builder import split_ids
+    from vitocc.data.writer import split_ids
 
     ids = [f"m{i}" for i in range(10)]
     assert split_ids(ids, 0, (0.0, 0.0, 1.0)) == {"train": [], "val": [], "test": ids}

@@ -18,8 +18,8 @@ import pytest
 from http_server import FaultyServer
 
 from box_data import write_box_dataset
-from vitocc.data import download, extract, layout, remote_zip
-from vitocc.data.fetch import DATASETS, DONE_MARKER, fetch_dataset
+from vitocc.data import layout
+from vitocc.data.fetch import DATASETS, DONE_MARKER, download, extract, fetch_dataset, remote_zip
 from vitocc.errors import UserError
 
 CLASSES = {"03001627": "chair", "04379243": "table", "02691156": "airplane"}

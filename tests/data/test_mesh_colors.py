@@ -7,8 +7,8 @@ import pytest
 import trimesh
 
 from vitocc.data import cameras
-from vitocc.data.mesh_colors import constant_color_fn, mesh_color_fn, sample_texture
-from vitocc.data.meshes import load_normalised
+from vitocc.data.build.mesh_colors import constant_color_fn, mesh_color_fn, sample_texture
+from vitocc.data.build.meshes import load_normalised
 from vitocc.render import Light, render_mesh
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)  # the halves of the textured cube's texture (conftest)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from vitocc.data.meshes import InvalidMesh, axes_rotation, find_mesh_files, load_normalised
+from vitocc.data.build.meshes import InvalidMesh, axes_rotation, find_mesh_files, load_normalised
 
 
 def l_shape() -> trimesh.Trimesh:

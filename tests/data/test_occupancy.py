@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from vitocc.data.occupancy import occupancy, orient_outward, prepare
+from vitocc.data.build.occupancy import occupancy, orient_outward, prepare
 
 # An L-shaped object: two overlapping boxes (centre, half-size), exact inside test below.
 BOXES = [(np.array([0.0, 0.0, 0.0]), np.array([0.3, 0.15, 0.2])),

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vitocc.data import builder, cameras, layout
+from vitocc.data import cameras, layout, writer
 from vitocc.data.synth import GENERATORS, make_solid
 from vitocc.data.synth.dataset import generate_dataset, model_id, resolve_classes
 from vitocc.errors import UserError
 
-COUNTS = builder.Counts(n_points=4000, n_surface=3000, n_views=3)  # antialias 3, as shipped
+COUNTS = writer.Counts(n_points=4000, n_surface=3000, n_views=3)  # antialias 3, as shipped
 SHAPES_PER_CLASS_IN_TESTS = 12
 
 
@@ -61,7 +61,7 @@ def test_surface_samples_lie_on_the_mesh():
     import trimesh
 
     solid, _ = make_solid("03001627", np.random.default_rng(5))
-    points, normals = builder.sample_surface(solid.mesh, 2000, np.random.default_rng(0))
+    points, normals = writer.sample_surface(solid.mesh, 2000, np.random.default_rng(0))
     _, distance, face = trimesh.proximity.closest_point(solid.mesh, points)
     assert distance.max() < 1e-6
     assert np.allclose(np.einsum("ij,ij->i", normals, solid.mesh.face_normals[face]) ** 2, 1, atol=1e-6)

@@ -27,9 +27,9 @@ def build_dataset(
     texture_filter: str = typer.Option("bilinear", "--texture-filter", help="Texture lookup: bilinear or nearest."),
 ) -> None:
     """Write a data set in the Occupancy Networks layout from your own meshes (resumable)."""
-    from vitocc.data.build_dataset import BuildOptions, parse_split
-    from vitocc.data.build_dataset import build_dataset as build
-    from vitocc.data.builder import Counts
+    from vitocc.data.build.from_meshes import BuildOptions, parse_split
+    from vitocc.data.build.from_meshes import build_dataset as build
+    from vitocc.data.writer import Counts
     from vitocc.errors import UserError
 
     opts = BuildOptions(up=up, front=front, thicken=thicken, split=parse_split(split), seed=seed,

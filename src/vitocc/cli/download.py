@@ -41,7 +41,7 @@ def download(
 def _print_datasets(datasets) -> None:
     from rich.table import Table
 
-    from vitocc.data.download import format_size
+    from vitocc.data.fetch.download import format_size
 
     table = Table("name", "size", "description", "url")
     for info in datasets.values():
@@ -69,7 +69,7 @@ def _print_summary(summary) -> None:
 def _progress_hooks(show: bool):
     """The library's progress hooks: no-ops when quiet, else two live bars on stderr,
     bytes (size, rate, ETA) and extracted members (M/N)."""
-    from vitocc.data.download import Progress
+    from vitocc.data.fetch.download import Progress
 
     if not show:
         yield Progress()

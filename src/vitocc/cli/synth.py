@@ -24,8 +24,8 @@ def synth(
         None, "--preview", help="Also write a PNG contact sheet: a row per class, view 000 of its first 20 models."),
 ) -> None:
     """Generate procedural airplanes, benches, ..., vessels with exact occupancy, rendered like ShapeNet."""
-    from vitocc.data.builder import Counts
     from vitocc.data.synth.dataset import generate_dataset, write_preview
+    from vitocc.data.writer import Counts
     from vitocc.errors import UserError
 
     if preview is not None and preview.suffix.lower() != ".png":

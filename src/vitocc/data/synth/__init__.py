@@ -2,7 +2,7 @@
 
 Each class generator (`GENERATORS[synset](rng) -> Shape`) draws a style and proportions
 and returns convex parts with materials; :func:`make_source` turns one into the
-`ModelSource` that `vitocc.data.builder` writes in the real layout.
+`ModelSource` that `vitocc.data.writer` writes in the real layout.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def make_solid(synset: str, rng: np.random.Generator):
 
 
 def make_source(payload: tuple[str, int], rng: np.random.Generator):
-    """builder.SourceFn for synth: payload (synset, index) -> ModelSource with exact occupancy."""
-    from vitocc.data.builder import ModelSource
+    """writer.SourceFn for synth: payload (synset, index) -> ModelSource with exact occupancy."""
     from vitocc.data.synth.materials import color_function, face_colors
+    from vitocc.data.writer import ModelSource
     from vitocc.render import Light
 
     solid, shape = make_solid(payload[0], rng)

@@ -1,4 +1,4 @@
-"""The synthetic data set: plan model ids and seeds, run the builder, write lists and a preview sheet."""
+"""The synthetic data set: plan model ids and seeds, run the writer, write lists and a preview sheet."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vitocc.data import builder, layout
+from vitocc.data import layout, writer
 from vitocc.errors import UserError
 
 GENERATOR_VERSION = 5  # bump when shapes or renders change, so resumed data sets are not mixed
@@ -33,15 +33,15 @@ def model_id(seed: int, synset: str, index: int) -> str:
     return hashlib.sha256(f"vitocc-synth/{seed}/{synset}/{index}".encode()).hexdigest()[:32]
 
 
-def plan(dest: Path, classes: dict[str, str], shapes_per_class: int, seed: int) -> list[builder.ModelTask]:
+def plan(dest: Path, classes: dict[str, str], shapes_per_class: int, seed: int) -> list[writer.ModelTask]:
     """One task per model; each has its own random stream (seed, synset, index)."""
-    return [builder.ModelTask(dest / synset / model_id(seed, synset, i), (synset, i), (seed, int(synset), i))
+    return [writer.ModelTask(dest / synset / model_id(seed, synset, i), (synset, i), (seed, int(synset), i))
             for synset in classes for i in range(shapes_per_class)]
 
 
-def generate_dataset(dest: str | Path, shapes_per_class: int = 200, counts: builder.Counts = builder.Counts(),
+def generate_dataset(dest: str | Path, shapes_per_class: int = 200, counts: writer.Counts = writer.Counts(),
                      seed: int = 0, workers: int = 2, classes: Sequence[str] | None = None,
-                     show_progress: bool = True) -> builder.BuildReport:
+                     show_progress: bool = True) -> writer.BuildReport:
     """Write (or resume) the synthetic data set in the real layout under `dest`.
 
     The same seed and options give byte-identical npz files; models already on disk are
@@ -56,21 +56,21 @@ def generate_dataset(dest: str | Path, shapes_per_class: int = 200, counts: buil
     if dest.exists() and not dest.is_dir():
         raise UserError(f"{dest} exists and is not a folder", "choose another --dest")
     chosen = resolve_classes(classes)
-    if dest.is_dir() and any(dest.iterdir()) and not (dest / builder.PARAMS_FILE).is_file():
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / writer.PARAMS_FILE).is_file():
         raise UserError(f"{dest} is not empty and was not made by vitocc synth",
                         "choose a new or empty --dest (its lists and metadata.yaml would be rewritten)")
     dest.mkdir(parents=True, exist_ok=True)
-    builder.check_build_params(dest, builder.params_of(counts, generator="vitocc synth", version=GENERATOR_VERSION,
+    writer.check_build_params(dest, writer.params_of(counts, generator="vitocc synth", version=GENERATOR_VERSION,
                                                         seed=seed))
     tasks = plan(dest, chosen, shapes_per_class, seed)
-    report = builder.build_models(tasks, make_source, counts, workers, show_progress, label="synth")
+    report = writer.build_models(tasks, make_source, counts, workers, show_progress, label="synth")
     known = layout.read_metadata(dest) if (dest / layout.METADATA_FILE).is_file() else {}
     classes_on_disk = dict(sorted({**known, **chosen}.items()))  # runs may add classes to a data set
     splits = {}
     for synset in classes_on_disk:
         ids = [p.name for p in (dest / synset).iterdir() if p.is_dir() and not p.name.startswith(".")]
-        splits[synset] = builder.split_ids(ids, seed)
-    builder.write_dataset_index(dest, classes_on_disk, splits)
+        splits[synset] = writer.split_ids(ids, seed)
+    writer.write_dataset_index(dest, classes_on_disk, splits)
     return report
 
 

@@ -3,7 +3,7 @@
 Every member name of an archive is checked before anything is written: absolute paths,
 `..` components, drive letters, backslashes and symlinks are refused (zip-slip), so a
 hostile archive writes nothing at all. Each member is CRC-checked as it is inflated
-(:func:`vitocc.data.remote_zip.member_data`) and written atomically, so an interrupted
+(:func:`vitocc.data.fetch.remote_zip.member_data`) and written atomically, so an interrupted
 extraction leaves only complete files; a rerun keeps the files whose size and CRC match and
 rewrites the others. After extraction the data set is made usable as is: `metadata.yaml`
 if the archive lacks it, and split lists shortened to the models of a subset.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from vitocc.data import layout
-from vitocc.data.download import CHUNK_BYTES, Progress
-from vitocc.data.remote_zip import RangeReader, ZipMember, iter_members
+from vitocc.data.fetch.download import CHUNK_BYTES, Progress
+from vitocc.data.fetch.remote_zip import RangeReader, ZipMember, iter_members
 from vitocc.errors import UserError
 from vitocc.io import atomic_path
 

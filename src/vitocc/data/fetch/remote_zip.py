@@ -22,7 +22,7 @@ from typing import Protocol
 
 import requests
 
-from vitocc.data import download
+from vitocc.data.fetch import download
 from vitocc.data.layout import SHAPENET_CLASSES, SPLITS
 from vitocc.errors import UserError
 

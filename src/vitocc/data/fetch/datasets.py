@@ -1,9 +1,9 @@
 """Fetch a known data set into a folder: plan, download (whole or selected members), extract.
 
 `fetch_dataset` is what `vitocc download` runs. Without a subset it downloads the whole
-zip (resumable, see :mod:`vitocc.data.download`) and extracts it; with `categories` and/or
+zip (resumable, see :mod:`vitocc.data.fetch.download`) and extracts it; with `categories` and/or
 `max_models` it reads the zip's central directory with Range requests and fetches only the
-chosen members (:mod:`vitocc.data.remote_zip`), falling back to the whole download when
+chosen members (:mod:`vitocc.data.fetch.remote_zip`), falling back to the whole download when
 the server ignores Range. Either way the result is `DEST/<root>/` in the real layout.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from vitocc.data import download, extract, remote_zip
+from vitocc.data.fetch import download, extract, remote_zip
 from vitocc.data.layout import METADATA_FILE, SHAPENET_CLASSES, SPLITS, read_metadata
 from vitocc.errors import UserError
 from vitocc.io import write_json

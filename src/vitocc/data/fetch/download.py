@@ -6,7 +6,7 @@ recorded in `NAME.part.json` (a changed file restarts from byte 0). Connection e
 timeouts and 5xx answers are retried with exponential backoff; the size is checked against
 Content-Length and the file is renamed into place only when complete (and, on request,
 when its sha256 matches). The same ranged reader serves the selective mode
-(:mod:`vitocc.data.remote_zip`), which reads only parts of a remote zip.
+(:mod:`vitocc.data.fetch.remote_zip`), which reads only parts of a remote zip.
 """
 
 from __future__ import annotations

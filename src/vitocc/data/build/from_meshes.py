@@ -2,7 +2,7 @@
 
 Every mesh file becomes a model: it is loaded with its appearance (`meshes`), labelled
 with winding-number occupancy (`occupancy`), coloured from its textures and materials
-(`mesh_colors`) and written by the same builder as `vitocc synth` (`builder`), in worker
+(`mesh_colors`) and written by the same writer as `vitocc synth` (`vitocc.data.writer`), in worker
 processes, resumably. Files that cannot become a model are skipped with a reason, listed
 at the end and in DEST/build_report.json.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vitocc.data import builder, layout
-from vitocc.data.meshes import MESH_SUFFIXES, InvalidMesh, axes_rotation, find_mesh_files
+from vitocc.data import layout, writer
+from vitocc.data.build.meshes import MESH_SUFFIXES, InvalidMesh, axes_rotation, find_mesh_files
 from vitocc.errors import UserError
 from vitocc.io import write_json
 
@@ -40,7 +40,7 @@ class BuildOptions:
     up: str = "y"  # the file's up axis, e.g. "z" for z-up data sets
     front: str = "+x"  # the axis the objects face in the file
     thicken: float = 0.0  # single-sided sheets count as inside within this distance (normalised frame)
-    split: tuple[float, float, float] = builder.SPLIT_FRACTIONS
+    split: tuple[float, float, float] = writer.SPLIT_FRACTIONS
     seed: int = 0
     classes_from_folders: bool = False
     texture_filter: str = "bilinear"  # or "nearest"
@@ -155,13 +155,13 @@ def discover(mesh_dir: str | Path, classes_from_folders: bool) -> tuple[dict[str
     return classes, entries, orphans
 
 
-def mesh_source(job: MeshJob, rng: np.random.Generator) -> builder.ModelSource:
-    """Load, label and colour one mesh file for the builder (runs in a worker process)."""
+def mesh_source(job: MeshJob, rng: np.random.Generator) -> writer.ModelSource:
+    """Load, label and colour one mesh file for the writer (runs in a worker process)."""
     import trimesh
 
-    from vitocc.data.mesh_colors import constant_color_fn, mesh_color_fn
-    from vitocc.data.meshes import load_normalised
-    from vitocc.data.occupancy import occupancy, prepare
+    from vitocc.data.build.mesh_colors import constant_color_fn, mesh_color_fn
+    from vitocc.data.build.meshes import load_normalised
+    from vitocc.data.build.occupancy import occupancy, prepare
     from vitocc.data.synth.materials import pick
 
     normalised = load_normalised(job.path, np.asarray(job.rotation))
@@ -175,7 +175,7 @@ def mesh_source(job: MeshJob, rng: np.random.Generator) -> builder.ModelSource:
                         "(--thicken 0.01 gives them a thickness)", job.path, 100 * sheets)
     colors, _ = mesh_color_fn(normalised.parts, normalised.part_faces, mode=job.texture_filter,
                               fallback=lambda k: constant_color_fn(pick(rng, **FALLBACK_MATERIALS).color))
-    return builder.ModelSource(
+    return writer.ModelSource(
         mesh=normalised.mesh,
         occupancy_fn=partial(occupancy, prepared, thicken=job.thicken),
         surface=trimesh.Trimesh(prepared.vertices, prepared.faces, process=False),  # oriented, no duplicates
@@ -184,7 +184,7 @@ def mesh_source(job: MeshJob, rng: np.random.Generator) -> builder.ModelSource:
 
 
 def build_dataset(mesh_dir: str | Path, dest: str | Path, options: BuildOptions = BuildOptions(),
-                  counts: builder.Counts = builder.Counts(), workers: int = 1,
+                  counts: writer.Counts = writer.Counts(), workers: int = 1,
                   show_progress: bool = True) -> DatasetBuild:
     """Turn every mesh under `mesh_dir` into a model of a data set at `dest` (real layout).
 
@@ -199,21 +199,21 @@ def build_dataset(mesh_dir: str | Path, dest: str | Path, options: BuildOptions 
         raise UserError(f"unknown texture filter {options.texture_filter!r}", "use nearest or bilinear")
     classes, entries, orphans = discover(mesh_dir, options.classes_from_folders)
     dest = Path(dest)
-    builder.check_build_params(dest, builder.params_of(
+    writer.check_build_params(dest, writer.params_of(
         counts, source="build-dataset", up=options.up, front=options.front, thicken=options.thicken,
         seed=options.seed, classes_from_folders=options.classes_from_folders,
         texture_filter=options.texture_filter,
     ))
     job_rotation = tuple(tuple(float(v) for v in row) for row in rotation)
     tasks = [
-        builder.ModelTask(
+        writer.ModelTask(
             folder=dest / e.synset / e.model,
             payload=MeshJob(str(e.path), job_rotation, options.thicken, options.texture_filter),
             seed=(options.seed, zlib.crc32(f"{e.synset}/{e.model}".encode())),
         )
         for e in entries
     ]
-    report = builder.build_models(tasks, mesh_source, counts, workers, show_progress, label="meshes")
+    report = writer.build_models(tasks, mesh_source, counts, workers, show_progress, label="meshes")
     by_folder = {t.folder: e for t, e in zip(tasks, entries)}
     result = DatasetBuild(dest, classes, seconds=report.seconds)
     result.built = [by_folder[f] for f in report.built]
@@ -223,9 +223,9 @@ def build_dataset(mesh_dir: str | Path, dest: str | Path, options: BuildOptions 
     for entry in result.built + result.existing:
         ids[entry.synset].append(entry.model)
     built_classes = {s: n for s, n in classes.items() if ids[s]}
-    result.splits = {s: builder.split_ids(ids[s], options.seed, options.split) for s in built_classes}
+    result.splits = {s: writer.split_ids(ids[s], options.seed, options.split) for s in built_classes}
     if result.n_models:
-        builder.write_dataset_index(dest, built_classes, result.splits)
+        writer.write_dataset_index(dest, built_classes, result.splits)
     write_report(result, Path(mesh_dir), options)
     return result
 
@@ -267,7 +267,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
 
 
 def _reason(text: str) -> str:
-    """The builder's "Type: message" -> the message alone for files we rejected on purpose."""
+    """The writer's "Type: message" -> the message alone for files we rejected on purpose."""
     prefix = f"{InvalidMesh.__name__}: "
     return text[len(prefix):] if text.startswith(prefix) else text
 
