@@ -68,7 +68,8 @@ def check_generation(gen: GenerationConfig) -> None:
 def check_test(test: TestConfig) -> None:
     if not 0.0 < test.threshold < 1.0:
         raise UserError(f"test.threshold must be a probability in (0, 1), got {test.threshold}")
-    if test.n_points < 1:
-        raise UserError(f"test.n_points must be >= 1, got {test.n_points}")
+    if test.n_points < 1 or test.num_workers < 1:
+        raise UserError(f"test.n_points and test.num_workers (--workers) must be >= 1, got {test.n_points}, "
+                        f"{test.num_workers}")
     if not all(0 < tau < 1.8 for tau in test.fscore_thresholds):
         raise UserError(f"test.fscore_thresholds must be distances in (0, 1.8), got {test.fscore_thresholds}")

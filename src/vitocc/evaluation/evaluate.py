@@ -89,44 +89,50 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     meshes are generated first with the run's checkpoint (`vitocc mise`).
     `progress(done, total)` follows the shapes.
     """
-    from vitocc.config import load_config
-    from vitocc.data.layout import list_shapes, select_classes
+    from vitocc.config import load_config, with_values
 
     start = time.perf_counter()
     run_dir = require_run_dir(run_dir)
     run = RunDir(run_dir)
-    cfg = load_config(str(run.config))
+    cfg = with_values(load_config(str(run.config)), test={  # the flags, checked as the config's own values
+        "fscore_thresholds": list(thresholds) if thresholds else None, "n_points": n_points, "num_workers": workers})
     root = Path(data) if data is not None else Path(cfg.data.path)
     if not root.is_dir():
         raise UserError(f"data set folder {root} does not exist", "pass --data DIR (the folder with metadata.yaml)")
     if inside not in metrics.INSIDE_METHODS:
         raise UserError(f"unknown inside test '{inside}'", f"use one of {', '.join(metrics.INSIDE_METHODS)}")
-    taus = tuple(float(t) for t in (thresholds if thresholds else cfg.test.fscore_thresholds))
-    if not taus or any(not 0 < t < 1.8 for t in taus):
-        raise UserError(f"F-score thresholds must be distances in (0, 1.8), got {list(taus)}")
-    settings = EvalSettings(n_points=n_points or cfg.test.n_points, thresholds=taus, inside=inside,
+    settings = EvalSettings(n_points=cfg.test.n_points, thresholds=tuple(cfg.test.fscore_thresholds), inside=inside,
                             seed=cfg.test.seed, points_noise=cfg.data.points_noise,
                             points_file=cfg.data.points_file, pointcloud_file=cfg.data.pointcloud_file)
-    workers = cfg.test.num_workers if workers is None else workers
-    if workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
+    jobs = _jobs(run, split, root, cfg)
+    missing = [j for j in jobs if not j.mesh.is_file()]
+    if missing:
+        _generate_missing(run_dir, split, root, missing, generation_progress)
+    rows, cached = _score(jobs, settings, cfg.test.num_workers, progress)
+    per_class = results.class_means(rows, settings.metric_keys())
+    summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
+    _write_results(run, split, settings, rows, per_class, summary)
+    return RunEvaluation(run.evaluation(split), rows, per_class, summary, settings.thresholds, cached)
+
+
+def _jobs(run: RunDir, split: str, root: Path, cfg) -> list[ShapeJob]:
+    """One job per shape of `split` in the data set `root`: its mesh, GT folder and cache entry."""
+    from vitocc.data.layout import list_shapes, select_classes
 
     classes = select_classes(root, cfg.data.classes)
     shapes = list_shapes(root, split, classes, cfg.data.max_models_per_class)
     if not shapes:
         raise UserError(f"split '{split}' of {root} has no models", f"check the {split}.lst files")
-    jobs = [ShapeJob(s.class_id, classes[s.class_id], s.model_id, run.mesh(split, s.class_id, s.model_id),
+    return [ShapeJob(s.class_id, classes[s.class_id], s.model_id, run.mesh(split, s.class_id, s.model_id),
                      s.folder, run.eval_cache(split, s.class_id, s.model_id)) for s in shapes]
-    missing = [j for j in jobs if not j.mesh.is_file()]
-    if missing:
-        _generate_missing(run_dir, split, root, missing, generation_progress)
 
-    rows: list[dict | None] = [None] * len(jobs)
-    todo = []
-    for i, job in enumerate(jobs):
-        rows[i] = _read_cache(job, settings)
-        if rows[i] is None:
-            todo.append(i)
+
+def _score(jobs: list[ShapeJob], settings: EvalSettings, workers: int,
+           progress: Callable[[int, int], None] | None) -> tuple[list[dict], int]:
+    """The per_shape.csv rows of `jobs` (cached ones read back, the rest evaluated in `workers`
+    processes) and how many came from the cache; a UserError if some shape could not be read."""
+    rows: list[dict | None] = [_read_cache(job, settings) for job in jobs]
+    todo = [i for i, row in enumerate(rows) if row is None]
     cached = len(jobs) - len(todo)
     if progress:
         progress(cached, len(jobs))
@@ -137,11 +143,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
         raise UserError(f"{len(failures)} of {len(jobs)} shapes could not be evaluated; first: {failures[0]}",
                         "regenerate the broken meshes with `vitocc mise RUN_DIR --overwrite` or fix the data set; "
                         "finished shapes are cached")
-
-    per_class = results.class_means(rows, settings.metric_keys())
-    summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
-    _write_results(run, split, settings, rows, per_class, summary)
-    return RunEvaluation(run.evaluation(split), rows, per_class, summary, taus, cached)
+    return rows, cached
 
 
 def _write_results(run: RunDir, split: str, settings: EvalSettings, rows: list[dict], per_class: list[dict],
