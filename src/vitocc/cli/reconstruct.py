@@ -47,12 +47,10 @@ def reconstruct(
     Outputs are checked before the model loads: none may be an input, and existing files are
     kept unless --overwrite.
     """
-    from rich.markup import escape
-
     from vitocc.config import with_values
     from vitocc.devices import resolve_device
     from vitocc.errors import UserError
-    from vitocc.generation import MESH_FORMATS, load_image, reconstruct_images, save_mesh
+    from vitocc.generation import MESH_FORMATS, reconstruct_images
     from vitocc.generation.images import find_images
     from vitocc.io import check_outputs
     from vitocc.models import load_model
@@ -65,35 +63,56 @@ def reconstruct(
         raise UserError(f"--preview {preview}: the preview is a .png file")
     check_outputs([*targets.values(), *([preview] if preview else [])], [*paths, *([mask] if mask else [])], overwrite)
     device = resolve_device(gpu)
-    good, failures = [], 0  # pictures first: a bad one is reported at once, before the model loads
-    for path in paths:
-        try:
-            good.append((path, load_image(path, crop=not no_crop, cut_background=not keep_background, mask=mask)))
-        except UserError as exc:
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            failures += 1
+    # pictures first: a bad one is reported at once, before the model loads
+    good = _read_pictures(paths, crop=not no_crop, cut_background=not keep_background, mask=mask)
+    rows = []
     if good:
         model, cfg = load_model(checkpoint, device)
         flags = {"resolution0": resolution, "upsampling_steps": upsampling, "threshold": threshold, "amp": amp}
         gen = with_values(cfg, generation=flags).generation
-    rows = []
-    # The pictures are prepared already (cropped or not): no second crop.
-    results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,
-                                 colour=not no_colour, cut_background=False) if good else []
-    for (path, _), (mesh, info) in zip(good, results):
-        save_mesh(mesh, targets[path])
-        rows.append((info.picture, mesh))
-        console.print(f"{path} -> {targets[path]}: {info.seconds:.2f} s, {info.vertices} vertices, "
-                      f"{info.faces} faces, watertight {'yes' if info.watertight else 'no'}"
-                      + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False, soft_wrap=True)
+        # The pictures are prepared already (cropped or not): no second crop.
+        results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,
+                                     colour=not no_colour, cut_background=False)
+        rows = _write_meshes([path for path, _ in good], results, targets)
     if preview is not None and rows:
         from vitocc.generation.preview import write_preview
 
         write_preview(preview, rows)
         console.print(f"preview: {preview}", highlight=False, soft_wrap=True)
+    failures = len(paths) - len(good)
     if failures:  # 2 when nothing could be made (a user error), 1 when part of a batch failed
         err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
         raise typer.Exit(1 if good else 2)
+
+
+def _read_pictures(paths: list[Path], **prepare) -> list[tuple[Path, object]]:
+    """(path, prepared picture) of each readable picture; each bad one is reported in one line."""
+    from rich.markup import escape
+
+    from vitocc.errors import UserError
+    from vitocc.generation import load_image
+
+    good = []
+    for path in paths:
+        try:
+            good.append((path, load_image(path, **prepare)))
+        except UserError as exc:
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return good
+
+
+def _write_meshes(paths: list[Path], results: list, targets: dict[Path, Path]) -> list[tuple[object, object]]:
+    """Save each mesh where `targets` says and print its line; returns the (picture, mesh) rows of a preview."""
+    from vitocc.generation import save_mesh
+
+    rows = []
+    for path, (mesh, info) in zip(paths, results):
+        save_mesh(mesh, targets[path])
+        rows.append((info.picture, mesh))
+        console.print(f"{path} -> {targets[path]}: {info.seconds:.2f} s, {info.vertices} vertices, "
+                      f"{info.faces} faces, watertight {'yes' if info.watertight else 'no'}"
+                      + ("" if info.faces else " (empty: nothing above the threshold)"), highlight=False, soft_wrap=True)
+    return rows
 
 
 def _output_paths(paths: list[Path], output: Path, suffix: str, formats: tuple[str, ...]) -> dict[Path, Path]:
