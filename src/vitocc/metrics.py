@@ -260,41 +260,72 @@ def ray_parity(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
     if len(candidates) == 0 or len(crossable) == 0:
         return occ
     origin, edge1, edge2, det = (np.take(x, crossable, axis=0) for x in (origin, edge1, edge2, det))
-
-    box_lo = origin[:, :2] + np.minimum(np.minimum(edge1[:, :2], edge2[:, :2]), 0)  # xy box of each face
-    box_hi = origin[:, :2] + np.maximum(np.maximum(edge1[:, :2], edge2[:, :2]), 0)
-    span = np.maximum(hi[:2] - lo[:2], 1e-12)
-    extent = box_hi - box_lo
-    cell = max(_RAY_CELL * float(np.median(np.maximum(extent[:, 0], extent[:, 1]))), float(span.max()) / 1024)
-    n_cells = np.clip(np.ceil(span / cell), 1, 1024).astype(np.int64)
-    size = span / n_cells
-
-    def cell_of(xy: np.ndarray) -> np.ndarray:
-        return np.clip(((xy - lo[:2]) / size).astype(np.int64), 0, n_cells - 1)
-
-    # candidate points sorted by cell, so that the points of a cell are one run of qx, qy, qz
     q = np.take(points, candidates, axis=0).astype(np.float64)
-    key = cell_of(q[:, :2]) @ np.array([n_cells[1], 1])
-    by_cell = np.argsort(key, kind="stable")
-    qx, qy, qz = (np.take(q[:, i], by_cell) for i in range(3))
-    counts = np.bincount(key, minlength=n_cells[0] * n_cells[1])
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    c0, c1 = cell_of(box_lo), cell_of(box_hi)
-    first_cell = c0 @ np.array([n_cells[1], 1])
-    nx, ny = c1[:, 0] - c0[:, 0] + 1, c1[:, 1] - c0[:, 1] + 1
-    # points under each face's box, from a summed-area table of the counts: sizes the chunks
-    table = np.zeros((n_cells[0] + 1, n_cells[1] + 1), np.int64)
-    table[1:, 1:] = counts.reshape(n_cells).cumsum(0).cumsum(1)
-    pairs = table[c1[:, 0] + 1, c1[:, 1] + 1] - table[c0[:, 0], c1[:, 1] + 1] \
-        - table[c1[:, 0] + 1, c0[:, 1]] + table[c0[:, 0], c0[:, 1]]
+    grid = _FaceGrid.build(q, origin, edge1, edge2, lo, hi)
+    above, below = _crossings(grid, origin, edge1, edge2, det, max_pairs)
+    occ[np.take(candidates, grid.by_cell)] = (above % 2 == 1) & (below % 2 == 1)
+    return occ
+
+
+@dataclass
+class _FaceGrid:
+    """Candidate points sorted into xy cells (the points of a cell are one run of qx, qy, qz) and,
+    per face, the block of cells under its xy bounding box."""
+
+    qx: np.ndarray
+    qy: np.ndarray
+    qz: np.ndarray
+    by_cell: np.ndarray  # sorted position -> index among the candidates
+    starts: np.ndarray  # per cell: first sorted point
+    ends: np.ndarray
+    first_cell: np.ndarray  # per face: the cell of its box's low corner
+    nx: np.ndarray  # per face: cells of its box along x (rows) and y
+    ny: np.ndarray
+    pairs: np.ndarray  # per face: points under its box
+    row_stride: int
+
+    @classmethod
+    def build(cls, q: np.ndarray, origin: np.ndarray, edge1: np.ndarray, edge2: np.ndarray,
+              lo: np.ndarray, hi: np.ndarray) -> _FaceGrid:
+        box_lo = origin[:, :2] + np.minimum(np.minimum(edge1[:, :2], edge2[:, :2]), 0)  # xy box of each face
+        box_hi = origin[:, :2] + np.maximum(np.maximum(edge1[:, :2], edge2[:, :2]), 0)
+        span = np.maximum(hi[:2] - lo[:2], 1e-12)
+        extent = box_hi - box_lo
+        cell = max(_RAY_CELL * float(np.median(np.maximum(extent[:, 0], extent[:, 1]))), float(span.max()) / 1024)
+        n_cells = np.clip(np.ceil(span / cell), 1, 1024).astype(np.int64)
+        size = span / n_cells
+
+        def cell_of(xy: np.ndarray) -> np.ndarray:
+            return np.clip(((xy - lo[:2]) / size).astype(np.int64), 0, n_cells - 1)
+
+        key = cell_of(q[:, :2]) @ np.array([n_cells[1], 1])
+        by_cell = np.argsort(key, kind="stable")
+        counts = np.bincount(key, minlength=n_cells[0] * n_cells[1])
+        ends = np.cumsum(counts)
+        c0, c1 = cell_of(box_lo), cell_of(box_hi)
+        # points under each face's box, from a summed-area table of the counts: sizes the chunks
+        table = np.zeros((n_cells[0] + 1, n_cells[1] + 1), np.int64)
+        table[1:, 1:] = counts.reshape(n_cells).cumsum(0).cumsum(1)
+        pairs = table[c1[:, 0] + 1, c1[:, 1] + 1] - table[c0[:, 0], c1[:, 1] + 1] \
+            - table[c1[:, 0] + 1, c0[:, 1]] + table[c0[:, 0], c0[:, 1]]
+        return cls(*(np.take(q[:, i], by_cell) for i in range(3)), by_cell, ends - counts, ends,
+                   c0 @ np.array([n_cells[1], 1]), c1[:, 0] - c0[:, 0] + 1, c1[:, 1] - c0[:, 1] + 1, pairs,
+                   int(n_cells[1]))
+
+
+def _crossings(grid: _FaceGrid, origin: np.ndarray, edge1: np.ndarray, edge2: np.ndarray, det: np.ndarray,
+               max_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per sorted candidate point: how many faces cross the vertical line through it above it,
+    and how many below, testing (face, point) pairs in chunks of at most about `max_pairs`."""
+    qx, qy, qz, starts, ends, nx, ny, pairs = (grid.qx, grid.qy, grid.qz, grid.starts, grid.ends,
+                                               grid.nx, grid.ny, grid.pairs)
     work = np.cumsum(pairs + nx)
     # barycentric u, v of a point's xy are linear in its offset (dx, dy) from the face's first corner
     x0, y0, z0 = (np.ascontiguousarray(origin[:, i]) for i in range(3))
     ux, uy, vx, vy = edge2[:, 1] / det, -edge2[:, 0] / det, -edge1[:, 1] / det, edge1[:, 0] / det
     z1, z2 = np.ascontiguousarray(edge1[:, 2]), np.ascontiguousarray(edge2[:, 2])
-    above = np.zeros(len(q), np.int64)
-    below = np.zeros(len(q), np.int64)
+    above = np.zeros(len(qx), np.int64)
+    below = np.zeros(len(qx), np.int64)
     first = 0
     while first < len(x0):
         done = work[first] - pairs[first] - nx[first]
@@ -303,7 +334,7 @@ def ray_parity(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
         # its points are one run of the sorted points: (face, point) pairs over those runs
         face = np.repeat(np.arange(first, last), nx[first:last])
         row = np.arange(len(face)) - np.repeat(np.cumsum(nx[first:last]) - nx[first:last], nx[first:last])
-        row_cell = np.take(first_cell, face) + row * n_cells[1]
+        row_cell = np.take(grid.first_cell, face) + row * grid.row_stride
         begin = np.take(starts, row_cell)
         n = np.take(ends, row_cell + np.take(ny, face) - 1) - begin
         face = np.repeat(face, n)
@@ -314,11 +345,10 @@ def ray_parity(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
         hit = np.flatnonzero((u >= 0) & (v >= 0) & (u + v <= 1))
         face, point, u, v = (np.take(x, hit) for x in (face, point, u, v))
         up = np.take(z0, face) + u * np.take(z1, face) + v * np.take(z2, face) > np.take(qz, point)
-        above += np.bincount(np.compress(up, point), minlength=len(q))
-        below += np.bincount(np.compress(~up, point), minlength=len(q))
+        above += np.bincount(np.compress(up, point), minlength=len(qx))
+        below += np.bincount(np.compress(~up, point), minlength=len(qx))
         first = last
-    occ[np.take(candidates, by_cell)] = (above % 2 == 1) & (below % 2 == 1)
-    return occ
+    return above, below
 
 
 def iou(occ_pred: np.ndarray, occ_gt: np.ndarray) -> float:
