@@ -49,19 +49,10 @@ def reconstruct(
     """
     from vitocc.config import with_values
     from vitocc.devices import resolve_device
-    from vitocc.errors import UserError
-    from vitocc.generation import MESH_FORMATS, reconstruct_images
-    from vitocc.generation.images import find_images
-    from vitocc.io import check_outputs
+    from vitocc.generation import reconstruct_images
     from vitocc.models import load_model
 
-    paths = list({p.resolve(): p for p in find_images(inputs)}.values())  # a picture given twice is made once
-    if mask is not None and len(paths) != 1:
-        raise UserError(f"--mask {mask} is for one picture but {len(paths)} were given")
-    targets = _output_paths(paths, output, f".{mesh_format.lower().lstrip('.')}", MESH_FORMATS)
-    if preview is not None and preview.suffix.lower() != ".png":
-        raise UserError(f"--preview {preview}: the preview is a .png file")
-    check_outputs([*targets.values(), *([preview] if preview else [])], [*paths, *([mask] if mask else [])], overwrite)
+    paths, targets = _plan_outputs(inputs, output, mesh_format, preview, mask, overwrite)
     device = resolve_device(gpu)
     # pictures first: a bad one is reported at once, before the model loads
     good = _read_pictures(paths, crop=not no_crop, cut_background=not keep_background, mask=mask)
@@ -83,6 +74,25 @@ def reconstruct(
     if failures:  # 2 when nothing could be made (a user error), 1 when part of a batch failed
         err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
         raise typer.Exit(1 if good else 2)
+
+
+def _plan_outputs(inputs: list[Path], output: Path, mesh_format: str, preview: Path | None, mask: Path | None,
+                  overwrite: bool) -> tuple[list[Path], dict[Path, Path]]:
+    """The pictures (each once) and where each mesh goes, after checking every output path
+    (none is an input; existing files need --overwrite) before anything is read or loaded."""
+    from vitocc.errors import UserError
+    from vitocc.generation import MESH_FORMATS
+    from vitocc.generation.images import find_images
+    from vitocc.io import check_outputs
+
+    paths = list({p.resolve(): p for p in find_images(inputs)}.values())  # a picture given twice is made once
+    if mask is not None and len(paths) != 1:
+        raise UserError(f"--mask {mask} is for one picture but {len(paths)} were given")
+    targets = _output_paths(paths, output, f".{mesh_format.lower().lstrip('.')}", MESH_FORMATS)
+    if preview is not None and preview.suffix.lower() != ".png":
+        raise UserError(f"--preview {preview}: the preview is a .png file")
+    check_outputs([*targets.values(), *([preview] if preview else [])], [*paths, *([mask] if mask else [])], overwrite)
+    return paths, targets
 
 
 def _read_pictures(paths: list[Path], **prepare) -> list[tuple[Path, object]]:
