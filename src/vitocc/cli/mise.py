@@ -62,13 +62,16 @@ def mise(
             bar.update(tasks[0], completed=done, total=total, rate=rate)
 
         stats = generate_split(plan, gen, overwrite, progress=report)
+    console.print(f"{_summary_line(stats)} -> {RunDir(run_dir).generation(split)}", highlight=False, soft_wrap=True)
+    if stats.failed:
+        raise typer.Exit(1)
+
+
+def _summary_line(stats) -> str:
+    """One line of a `GenerationStats`: counts, time and queries per shape, watertight and empty meshes."""
     per_shape = f"{stats.seconds_per_shape:.2f} s/shape" if stats.generated else "nothing to do"
     points = (f", {stats.points_queried_per_shape:,.0f} points queried per shape "
               f"({100 * stats.points_queried_per_shape / stats.dense_points:.1f}% of the dense grid)"
               if stats.generated else "")
-    console.print(f"{split}: {stats.generated} generated, {stats.skipped} already there, "
-                  f"{len(stats.failed)} failed; {per_shape}{points}; "
-                  f"{stats.watertight_meshes}/{stats.generated} watertight, {stats.empty_meshes} empty -> "
-                  f"{RunDir(run_dir).generation(split)}", highlight=False, soft_wrap=True)
-    if stats.failed:
-        raise typer.Exit(1)
+    return (f"{stats.split}: {stats.generated} generated, {stats.skipped} already there, {len(stats.failed)} failed; "
+            f"{per_shape}{points}; {stats.watertight_meshes}/{stats.generated} watertight, {stats.empty_meshes} empty")
