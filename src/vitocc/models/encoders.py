@@ -94,13 +94,10 @@ def build_encoder(cfg: Config, pretrained: bool | None = None) -> nn.Module:
         return model
     if wants_weights and pretrained is not False:
         kwargs |= _weights_overlay(cfg)
+    if timm.models.get_pretrained_cfg(name).fixed_input_size:  # ViTs: position embeddings for this size
+        kwargs["img_size"] = cfg.data.img_size
     try:
-        try:
-            return timm.create_model(name, img_size=cfg.data.img_size, **kwargs)
-        except TypeError as exc:  # CNNs have no img_size argument and need none
-            if "img_size" not in str(exc):
-                raise
-            return timm.create_model(name, **kwargs)
+        return timm.create_model(name, **kwargs)
     except (RuntimeError, OSError) as exc:
         if not kwargs.get("pretrained"):
             raise
