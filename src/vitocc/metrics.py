@@ -37,11 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
+from vitocc.config.schema import DataConfig, TestConfig
+
 log = logging.getLogger(__name__)
 
-N_SURFACE_POINTS = 100_000  # samples on the predicted mesh, as the paper
-FSCORE_THRESHOLDS = (0.01,)  # 1% of the unit cube's side
-POINTS_NOISE = 1e-4  # jitter of float16 IoU points, as the reference loader
+# The protocol's defaults live in the config schema (test.n_points, test.fscore_thresholds,
+# data.points_noise): 100k samples on the predicted mesh as the paper, F-score at 1% of the unit
+# cube's side, and the reference loader's 1e-4 jitter of the float16 IoU points.
+N_SURFACE_POINTS = TestConfig.n_points
+FSCORE_THRESHOLDS = tuple(TestConfig().fscore_thresholds)
+POINTS_NOISE = DataConfig.points_noise
 INSIDE_METHODS = ("ray", "winding")
 EMPTY_DISTANCE = math.sqrt(3.0)  # the reference's accuracy/completeness of an empty mesh
 _GRID_CELLS = 32  # cells per axis of the spatial sort before kd-tree work (cache locality)

@@ -26,6 +26,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vitocc.config.schema import GenerationConfig
+
+_DEFAULTS = GenerationConfig()  # the defaults have one home: the schema
+
 QueryFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """`query_fn(points (N,3) float32, index (N,) long) -> logits (N,)`: shape `index[i]` at `points[i]`.
 
@@ -61,8 +65,9 @@ def lattice_to_points(idx: torch.Tensor, resolution: int, padding: float) -> tor
     return (idx.float() / resolution - 0.5) * (1.0 + padding)
 
 
-def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = 32, upsampling_steps: int = 2,
-         threshold: float = 0.2, padding: float = 0.1, points_batch: int = 1_000_000,
+def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resolution0,
+         upsampling_steps: int = _DEFAULTS.upsampling_steps, threshold: float = _DEFAULTS.threshold,
+         padding: float = _DEFAULTS.padding, points_batch: int = _DEFAULTS.points_batch,
          device: torch.device | str = "cpu") -> MiseResult:
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
