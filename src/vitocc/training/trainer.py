@@ -300,7 +300,7 @@ class Trainer:
                      self.device, len(self.train_loader.dataset), self.steps_per_epoch, self.run_dir)
             if self.cfg.data.surface_fraction > 0:
                 log.info("data.surface_fraction %g moves the best occupancy threshold up; validation uses "
-                         "test.threshold %g: pick it with scripts/threshold_sweep.py (docs/train.md)",
+                         "test.threshold %g: pick it with vitocc.evaluation.point_iou.sweep_thresholds (docs/train.md)",
                          self.cfg.data.surface_fraction, self.cfg.test.threshold)
         try:
             with self.progress:
