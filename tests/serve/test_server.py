@@ -14,6 +14,7 @@ from PIL import Image
 from serve_support import EXAMPLES, FAST, MAX_UPLOAD_BYTES, cli_error
 
 from vitocc.errors import UserError
+from vitocc.models import load_model
 from vitocc.serve import Reconstructor, make_server
 
 
@@ -89,7 +90,7 @@ def test_grey_and_background_settings_are_the_cli_options(server, tmp_path, caps
     out = tmp_path / "grey.glb"
     with pytest.raises(SystemExit) as exit_info:
         main(["reconstruct", str(EXAMPLES / "chair.png"), "-o", str(out), "--no-colour", "--resolution",
-              FAST["resolution"], "--upsampling", FAST["upsampling"]])
+              FAST["resolution"], "--upsampling", FAST["upsampling"], "--threshold", FAST["threshold"]])
     assert exit_info.value.code == 0, capsys.readouterr().err
     grey = upload(server, EXAMPLES / "chair.png", **FAST, colour="0").json()
     coloured = upload(server, EXAMPLES / "chair.png", **FAST).json()
@@ -230,7 +231,8 @@ def test_cli_serves_until_interrupted(tmp_path):
     try:
         line = process.stdout.readline()
         assert line.strip() == f"vitocc serve: http://127.0.0.1:{port}/ (Ctrl+C stops)", process.stderr.read()
-        assert requests.get(f"http://127.0.0.1:{port}/api/settings", timeout=10).json()["settings"]["threshold"] == 0.4
+        shipped = load_model(None)[1].generation.threshold  # the page starts from the model's own settings
+        assert requests.get(f"http://127.0.0.1:{port}/api/settings", timeout=10).json()["settings"]["threshold"] == shipped
         process.send_signal(2)  # SIGINT, as Ctrl+C
         out, err = process.communicate(timeout=30)
         assert process.returncode == 0 and out.strip() == "stopped", err
