@@ -13,7 +13,8 @@ import trimesh
 
 from vitocc.config import GenerationConfig
 from vitocc.generation import meshing
-from vitocc.generation.mise import logit, mise
+from vitocc.generation.mise import mise
+from vitocc.models.decoder import logit
 
 log = logging.getLogger(__name__)
 

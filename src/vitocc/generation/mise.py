@@ -19,7 +19,6 @@ for r0=32, depth 2, padding 0.1).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from vitocc.config.schema import GenerationConfig
+from vitocc.models.decoder import logit
 
 _DEFAULTS = GenerationConfig()  # the defaults have one home: the schema
 
@@ -51,13 +51,6 @@ class MiseResult:
     def resolution(self) -> int:
         """R: number of cells per axis of the final lattice."""
         return self.values.shape[-1] - 1
-
-
-def logit(probability: float) -> float:
-    """log(p / (1 - p)): the threshold in the space of the decoder's outputs."""
-    if not 0.0 < probability < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {probability}")
-    return math.log(probability / (1.0 - probability))
 
 
 def lattice_to_points(idx: torch.Tensor, resolution: int, padding: float) -> torch.Tensor:

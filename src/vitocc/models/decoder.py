@@ -10,6 +10,8 @@ fused multiply-add and ReLUs per layer.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,6 +93,23 @@ class CResnetBlock(nn.Module):
         return self.fc_1(F.relu(self.bn_1(h, c, index, folded), inplace=True)).add_(x)
 
 
+def logit(probability: float) -> float:
+    """log(p / (1 - p)): an occupancy threshold in the space of the decoder's outputs (logits)."""
+    if not 0.0 < probability < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {probability}")
+    return math.log(probability / (1.0 - probability))
+
+
+def in_chunks(fn, points: torch.Tensor, index: torch.Tensor | None, chunk_points: int) -> torch.Tensor:
+    """`fn(points, index)` over about `chunk_points` points at a time, concatenated: points (B, T, 3)
+    are split along T (chunk_points // B per shape), flat points (N, 3) with their shape `index`
+    (N,) along N. The one chunking loop of the decoder, the pixel-aligned model and validation."""
+    if index is None:
+        step = max(1, chunk_points // points.shape[0])
+        return torch.cat([fn(p, None) for p in points.split(step, dim=1)], dim=1)
+    return torch.cat([fn(p, i) for p, i in zip(points.split(chunk_points), index.split(chunk_points))])
+
+
 class CBNDecoder(nn.Module):
     """Occupancy decoder: Linear(3, H) -> n_blocks conditional ResNet blocks -> CBN -> ReLU -> Linear(H, 1).
 
@@ -128,11 +147,7 @@ class CBNDecoder(nn.Module):
         if (local is not None or torch.is_grad_enabled() or points.device.type != "cpu"
                 or n_points <= self.chunk_points):
             return self._decode(points, c, index, local)
-        if index is None:
-            chunk = max(1, self.chunk_points // points.shape[0])
-            return torch.cat([self._decode(p, c, None, None) for p in points.split(chunk, dim=1)], dim=1)
-        return torch.cat([self._decode(p, c, i, None) for p, i in
-                          zip(points.split(self.chunk_points), index.split(self.chunk_points))])
+        return in_chunks(lambda p, i: self._decode(p, c, i, None), points, index, self.chunk_points)
 
     def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None,
                 local: torch.Tensor | None) -> torch.Tensor:

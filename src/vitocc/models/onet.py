@@ -17,7 +17,7 @@ from torch import nn
 from vitocc.config import Config
 from vitocc.errors import UserError
 from vitocc.models import projection as proj
-from vitocc.models.decoder import CBNDecoder
+from vitocc.models.decoder import CBNDecoder, in_chunks
 
 # Points per chunk when decoding a pixel-aligned model without gradients on a GPU: bounds the
 # sampled features (232 floats a point); on the CPU the decoder's own chunk size applies.
@@ -118,12 +118,7 @@ class OccupancyNetwork(nn.Module):
         if torch.is_grad_enabled():
             return self.decoder(points, code.c, index, self._local(points, code, index))
         chunk = self.decoder.chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
-        if index is None:
-            chunk = max(1, chunk // points.shape[0])
-            return torch.cat([self.decoder(p, code.c, None, self._local(p, code, None))
-                              for p in points.split(chunk, dim=1)], dim=1)
-        return torch.cat([self.decoder(p, code.c, i, self._local(p, code, i))
-                          for p, i in zip(points.split(chunk), index.split(chunk))])
+        return in_chunks(lambda p, i: self.decoder(p, code.c, i, self._local(p, code, i)), points, index, chunk)
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
         """Points (B, T, 3) in the normalised frame and their shapes' code -> logits (B, T)."""

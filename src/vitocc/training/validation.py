@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -11,6 +10,7 @@ from torch import nn
 from vitocc.config import Config
 from vitocc.data.loader import batch_to_device, take_broken
 from vitocc.devices import autocast
+from vitocc.models.decoder import in_chunks, logit
 from vitocc.models.onet import OccupancyNetwork, occupancy_loss
 from vitocc.training.distributed import DistContext, all_reduce_sum
 
@@ -20,7 +20,7 @@ def occupancy_iou(logits: torch.Tensor, occ: torch.Tensor, threshold: float) -> 
 
     logits, occ: (B, N). Two empty sets count as IoU 1.
     """
-    pred = logits >= math.log(threshold / (1.0 - threshold))
+    pred = logits >= logit(threshold)
     gt = occ >= 0.5
     inter = (pred & gt).sum(-1).float()
     union = (pred | gt).sum(-1).float()
@@ -30,8 +30,7 @@ def occupancy_iou(logits: torch.Tensor, occ: torch.Tensor, threshold: float) -> 
 @torch.no_grad()
 def decode_chunked(model: OccupancyNetwork, points: torch.Tensor, c: torch.Tensor, points_batch: int) -> torch.Tensor:
     """Logits (B, N) of points (B, N, 3), at most about `points_batch` points per decoder call."""
-    chunk = max(1, points_batch // points.shape[0])
-    return torch.cat([model.decode(p, c) for p in points.split(chunk, dim=1)], dim=1)
+    return in_chunks(lambda p, _: model.decode(p, c), points, None, points_batch)
 
 
 @dataclass(frozen=True)
