@@ -43,24 +43,19 @@ def reconstruct(
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).
 
-    Bad files are reported one line each and skipped; the exit code is 1 if some failed, 2 if all did.
-    Outputs are checked before the model loads: none may be an input, and existing files are
-    kept unless --overwrite.
+    Bad files are reported one line each and skipped (exit 1 if some failed, 2 if all did). Outputs are
+    checked before the model loads: none may be an input; existing files are kept unless --overwrite.
     """
-    from vitocc.config import with_values
     from vitocc.devices import resolve_device
     from vitocc.generation import reconstruct_images
-    from vitocc.models import load_model
 
     paths, targets = _plan_outputs(inputs, output, mesh_format, preview, mask, overwrite)
     device = resolve_device(gpu)
-    # pictures first: a bad one is reported at once, before the model loads
     good = _read_pictures(paths, crop=not no_crop, cut_background=not keep_background, mask=mask)
     rows = []
     if good:
-        model, cfg = load_model(checkpoint, device)
-        flags = {"resolution0": resolution, "upsampling_steps": upsampling, "threshold": threshold, "amp": amp}
-        gen = with_values(cfg, generation=flags).generation
+        model, gen = _model_and_settings(checkpoint, device, resolution0=resolution, upsampling_steps=upsampling,
+                                         threshold=threshold, amp=amp)
         # The pictures are prepared already (cropped or not): no second crop.
         results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,
                                      colour=not no_colour, cut_background=False)
@@ -95,8 +90,18 @@ def _plan_outputs(inputs: list[Path], output: Path, mesh_format: str, preview: P
     return paths, targets
 
 
+def _model_and_settings(checkpoint: Path | None, device, **flags):
+    """The model (the shipped one for None) and its generation settings with the flags that were given."""
+    from vitocc.config import with_values
+    from vitocc.models import load_model
+
+    model, cfg = load_model(checkpoint, device)
+    return model, with_values(cfg, generation=flags).generation
+
+
 def _read_pictures(paths: list[Path], **prepare) -> list[tuple[Path, object]]:
-    """(path, prepared picture) of each readable picture; each bad one is reported in one line."""
+    """(path, prepared picture) of each readable picture; each bad one is reported in one line
+    (before the model loads, so a bad picture is named at once)."""
     from rich.markup import escape
 
     from vitocc.errors import UserError
