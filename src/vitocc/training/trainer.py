@@ -329,6 +329,8 @@ def train(cfg: Config, out_dir: str | Path, device: torch.device | None = None, 
         device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
     ctx = distributed.setup(device)
     try:
-        return Trainer(cfg, Path(out_dir), ctx, resume, progress, console).run()
+        result = Trainer(cfg, Path(out_dir), ctx, resume, progress, console).run()
+        distributed.wait_for_all(ctx)  # the others wait while rank 0 writes the last checkpoint
+        return result
     finally:
         distributed.teardown(ctx)
