@@ -23,8 +23,9 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from vitocc.generation.images import BACKGROUND_TOLERANCE
+
 GREY = (178, 178, 178)  # the colour of a mesh nothing of which was seen (render.DEFAULT_COLOR in 8 bits)
-WHITE_TOLERANCE = 24  # 8-bit difference from white that counts as object (images.BACKGROUND_TOLERANCE)
 # Cosine between a vertex normal and the way to the camera below which a vertex counts as unseen: grazing
 # surfaces land on the silhouette's pale, half-background pixels, and the fill would spread that colour.
 MIN_FACING = 0.3
@@ -32,7 +33,7 @@ EDGE_ERODE = 0.01  # share of the picture's side trimmed off the object's mask f
 MIRROR_MATCH = 0.02  # normalised units (longest side 1): a mirror image this close to a seen vertex takes its colour
 SYMMETRIC_P90 = 0.02  # the mesh is mirror symmetric when 90% of its mirrored vertices lie this close to it
 NEIGHBOURS = 4  # seen vertices averaged (inverse distance) for a hidden one
-# The render framing of the data's cameras (DESIGN.md section 2), in the normalised frame.
+# The render framing of the data's cameras (docs/design.md section 2), in the normalised frame.
 RENDER_ELEVATION_DEG = 27.5
 RENDER_DISTANCE = 1.9  # 1.14-1.66 at scale ~0.75
 AZIMUTH_STEP_DEG = 10.0
@@ -43,7 +44,7 @@ def picture_mask(rgb: np.ndarray) -> np.ndarray:
     """(H, W) bool: the object in rgb (H, W, 3) uint8 on white, holes filled (white parts inside the object count)."""
     from scipy import ndimage
 
-    mask = np.abs(rgb.astype(np.int16) - 255).max(axis=2) > WHITE_TOLERANCE
+    mask = np.abs(rgb.astype(np.int16) - 255).max(axis=2) > BACKGROUND_TOLERANCE
     return ndimage.binary_fill_holes(mask)
 
 
@@ -75,9 +76,9 @@ def sample(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def seen_vertices(mesh: trimesh.Trimesh, projection: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """(V,) bool: vertices whose surface faces the camera of P (3, 4), with no part of the mesh between them
-    and the camera, and (when `mask` (H, W) bool is given) that project onto the object."""
+def seen_vertices(mesh: trimesh.Trimesh, projection: np.ndarray) -> np.ndarray:
+    """(V,) bool: vertices whose surface faces the camera of P (3, 4), inside the picture, with no part of
+    the mesh between them and the camera (`vertex_colours` then checks that they land on the object)."""
     vertices = np.asarray(mesh.vertices, np.float64)
     to_camera = camera_centre(projection) - vertices
     distance = np.linalg.norm(to_camera, axis=1)
@@ -85,8 +86,6 @@ def seen_vertices(mesh: trimesh.Trimesh, projection: np.ndarray, mask: np.ndarra
     facing = np.einsum("ij,ij->i", np.asarray(mesh.vertex_normals, np.float64), to_camera) > MIN_FACING
     uv, depth = project(vertices, projection)
     seen = facing & (depth > 0) & (np.abs(uv) <= 1).all(axis=1)
-    if mask is not None and seen.any():
-        seen &= sample(mask[..., None].astype(np.float64), uv)[:, 0] > 0.5
     index = np.flatnonzero(seen)
     if len(index):
         # Start just off the surface: a ray from the vertex itself may hit the faces around it.
@@ -97,6 +96,11 @@ def seen_vertices(mesh: trimesh.Trimesh, projection: np.ndarray, mask: np.ndarra
     return seen
 
 
+def reflect_z(points: np.ndarray, z: float) -> np.ndarray:
+    """points (N, 3) mirrored across the plane at height z along the z axis."""
+    return points * np.array([1.0, 1.0, -1.0]) + np.array([0.0, 0.0, 2 * z])
+
+
 def mirror_plane(vertices: np.ndarray) -> float | None:
     """z of the plane across which vertices (V, 3) are mirror symmetric (the centre of their z range), or None."""
     from scipy.spatial import cKDTree
@@ -104,8 +108,7 @@ def mirror_plane(vertices: np.ndarray) -> float | None:
     if len(vertices) < 4:
         return None
     centre = float(vertices[:, 2].min() + vertices[:, 2].max()) / 2
-    mirrored = vertices * np.array([1.0, 1.0, -1.0]) + np.array([0.0, 0.0, 2 * centre])
-    distance, _ = cKDTree(vertices).query(mirrored, k=1)
+    distance, _ = cKDTree(vertices).query(reflect_z(vertices, centre), k=1)
     return centre if np.percentile(distance, 90) <= SYMMETRIC_P90 * np.ptp(vertices, axis=0).max() else None
 
 
@@ -131,7 +134,7 @@ def fill_hidden(vertices: np.ndarray, colours: np.ndarray, seen: np.ndarray, mir
     k = min(NEIGHBOURS, int(seen.sum()))
     queries = vertices[hidden]
     if mirror_z is not None:
-        mirrored = queries * np.array([1.0, 1.0, -1.0]) + np.array([0.0, 0.0, 2 * mirror_z])
+        mirrored = reflect_z(queries, mirror_z)
         distance, _ = tree.query(mirrored, k=1)
         scale = np.ptp(vertices, axis=0).max()
         queries = np.where((distance <= MIRROR_MATCH * scale)[:, None], mirrored, queries)
