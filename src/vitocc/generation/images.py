@@ -110,9 +110,9 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
         image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
     rgba = to_rgba8(image)
     cut_failed = False  # then _cut has warned already
-    if mask is None and cut_background and np.asarray(rgba)[..., 3].min() == 255:
+    if mask is None and cut_background and np.asarray(rgba)[..., 3].min() == 255 and needs_cut(np.asarray(rgba)[..., :3]):
         mask = _cut(np.asarray(rgba)[..., :3], name)
-        cut_failed = mask is None and needs_cut(np.asarray(rgba)[..., :3])
+        cut_failed = mask is None
     if mask is not None:
         if mask.shape != (image.height, image.width):
             mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(image.size, Image.NEAREST)) > 127
@@ -131,10 +131,16 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
                         f"at least {MIN_OBJECT_PX} px are needed")
     if not crop:
         return square(Image.fromarray(rgb), None)
-    opaque = alpha8.min() == 255
-    if cut_failed:
-        pass
-    elif opaque and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
+    if not cut_failed:
+        _warn_about_framing(rgb, box, alpha8.min() == 255, name)
+    if framed_like_render(box, rgb.shape[1], rgb.shape[0]):
+        box = None
+    return square(Image.fromarray(rgb), box)
+
+
+def _warn_about_framing(rgb: np.ndarray, box: tuple[int, int, int, int], opaque: bool, name: str) -> None:
+    """Warn when an opaque picture's background is not plain (it was kept), else when the object touches the edge."""
+    if opaque and (plain := plain_border_share(rgb)) < PLAIN_BORDER:
         log.warning("%s: the background is not plain (only %.0f%% of the border is one colour) and is kept: the "
                     "auto-crop cannot find the object and the model, trained on objects on white, will shape the "
                     "background too; let the automatic cut run (no --keep-background), give a --mask, or use a "
@@ -142,9 +148,6 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
     elif box[0] == 0 or box[1] == 0 or box[2] == rgb.shape[1] or box[3] == rgb.shape[0]:
         log.warning("%s: the object touches the edge of the picture and may be cut off; the mesh will lack what "
                     "the picture does not show", name)
-    if framed_like_render(box, rgb.shape[1], rgb.shape[0]):
-        box = None
-    return square(Image.fromarray(rgb), box)
 
 
 def needs_cut(rgb: np.ndarray) -> bool:
@@ -157,10 +160,9 @@ def needs_cut(rgb: np.ndarray) -> bool:
 
 
 def _cut(rgb: np.ndarray, name: str) -> np.ndarray | None:
-    """The object's mask (H, W) bool when rgb (H, W, 3) uint8 `needs_cut` and GrabCut finds the object; None
-    otherwise (on plain white the crop finds the object, and white is what the model saw behind it)."""
-    if not needs_cut(rgb):
-        return None
+    """The object's mask (H, W) bool in rgb (H, W, 3) uint8, a picture that `needs_cut` (on plain white the
+    crop finds the object, and white is what the model saw behind it); None, with a warning, when GrabCut
+    finds no object."""
     from vitocc.generation.segment import grabcut_mask
 
     found = grabcut_mask(rgb)
