@@ -119,9 +119,11 @@ class Reconstructor:
                        cut_background=_flag(query, "cut_background", base.cut_background))
 
     def generation(self, settings: Settings):
-        """The model's generation config with the page's settings, as the CLI's options override it."""
-        return replace(self.cfg.generation, threshold=settings.threshold, resolution0=settings.resolution,
-                       upsampling_steps=settings.upsampling)
+        """The model's generation config with the page's settings, read and checked as the CLI's options are."""
+        from vitocc.config import with_values
+
+        return with_values(self.cfg, generation={"threshold": settings.threshold, "resolution0": settings.resolution,
+                                                 "upsampling_steps": settings.upsampling}).generation
 
     def reconstruct(self, data: bytes, name: str, settings: Settings, mask: bytes | None = None,
                     mask_name: str = "mask.png") -> Result:
