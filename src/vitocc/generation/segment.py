@@ -42,24 +42,18 @@ def grabcut_mask(rgb: np.ndarray) -> np.ndarray | None:
     seeds[:band], seeds[-band:], seeds[:, :band], seeds[:, -band:] = (cv2.GC_BGD,) * 4
     if not (seeds == cv2.GC_PR_FGD).any():
         return None  # too small to hold a border and an object
-    background_model, object_model = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    bgr = np.ascontiguousarray(small[..., ::-1])
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)  # background, object mixtures
     cv2.setRNGSeed(0)  # GrabCut's k-means start: the same cut every run
-    try:
-        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model, ITERATIONS,
-                    cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # e.g. too few distinct colours to fit its mixtures
+    mask = _grabcut(bgr, seeds, models)
+    if mask is None:
         return None
-    mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
     shadow = mask & shadow_like(small, ~mask)
     if 0 < shadow.sum() <= MAX_SHADOW * mask.sum():
-        # A second cut in which what looks like shadowed background may be background.
+        # A second cut in which what looks like shadowed background may be background (else keep the first).
         seeds[shadow] = cv2.GC_PR_BGD
-        try:
-            cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None, background_model, object_model,
-                        ITERATIONS, cv2.GC_INIT_WITH_MASK)
-            mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
-        except cv2.error:
-            pass  # keep the first cut
+        second = _grabcut(bgr, seeds, models)
+        mask = mask if second is None else second
     labels, n = ndimage.label(mask)
     if n == 0:
         return None
@@ -75,6 +69,18 @@ def grabcut_mask(rgb: np.ndarray) -> np.ndarray | None:
     if factor < 1:
         mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.BILINEAR)) > 127
     return mask
+
+
+def _grabcut(bgr: np.ndarray, seeds: np.ndarray, models: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """GrabCut on bgr (h, w, 3) uint8 from `seeds` (h, w) (refined in place, as are the colour `models`):
+    the (h, w) bool of what it keeps, or None when it cannot fit its mixtures (e.g. too few distinct colours)."""
+    import cv2
+
+    try:
+        cv2.grabCut(bgr, seeds, None, *models, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return None
+    return (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
 
 
 def shadow_like(rgb: np.ndarray, background: np.ndarray, samples: int = 4000) -> np.ndarray:
