@@ -51,7 +51,7 @@ def test_local_features_change_with_the_camera():
 def test_ragged_and_regular_decoding_agree():
     torch.manual_seed(0)
     model = build_model(load_config(None, HYBRID)).eval()
-    model.decoder.chunk_points = 7  # chunking paths too
+    model.cpu_chunk_points = 7  # chunking paths too
     images, points = torch.randn(3, 3, 64, 64), torch.rand(3, 20, 3) - 0.5
     with torch.no_grad():
         code = model.encode(images)

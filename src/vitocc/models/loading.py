@@ -66,12 +66,6 @@ def _unreadable(path: Path) -> str:
     return f"{path} is not a readable checkpoint (damaged, or not a PyTorch/safetensors file)"
 
 
-# On the CPU, pixel-aligned models decode this many points at a time when loaded for inference:
-# as fast as 16384 (0.67 s vs 0.93-1.30 s for 60k points of the shipped model, interleaved, beside
-# a training job) and 45 MB less peak memory (their sampled features and activations).
-PIXEL_ALIGNED_CPU_CHUNK = 4096
-
-
 def _state_dict_into(model: OccupancyNetwork, state: dict, source: Path) -> None:
     """Make `state`'s tensors the parameters and buffers of `model`, cast to the model's dtypes
     (float16 files); UserError if names or shapes differ."""
@@ -118,8 +112,6 @@ def load_model(source: str | Path | None, device: torch.device | str = "cpu") ->
         cfg = config_from_dict(ckpt["config"])
         model = build_model(cfg, pretrained=False)
         _state_dict_into(model, ckpt["model"], path)
-    if model.pixel_aligned:
-        model.decoder.chunk_points = PIXEL_ALIGNED_CPU_CHUNK
     return model.to(device).eval(), cfg
 
 

@@ -19,9 +19,11 @@ from vitocc.errors import UserError
 from vitocc.models import projection as proj
 from vitocc.models.decoder import CBNDecoder, in_chunks
 
-# Points per chunk when decoding a pixel-aligned model without gradients on a GPU: bounds the
-# sampled features (232 floats a point); on the CPU the decoder's own chunk size applies.
+# Points per chunk when decoding a pixel-aligned model without gradients: bounds the sampled features
+# (232 floats a point). On the CPU 4096 is as fast as 16384 (0.67 s vs 0.93-1.30 s for 60k points of the
+# shipped model, interleaved, beside a training job) with 45 MB less peak memory.
 _GPU_POINTS_PER_SAMPLING = 262144
+CPU_POINTS_PER_SAMPLING = 4096
 
 
 def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
@@ -89,6 +91,7 @@ class OccupancyNetwork(nn.Module):
         self.pixel_aligned = pixel_aligned
         self.camera_loss_weight = camera_loss_weight
         self.camera_mix = camera_mix
+        self.cpu_chunk_points = CPU_POINTS_PER_SAMPLING  # pixel-aligned decoding without gradients on the CPU
 
     def encode(self, images: torch.Tensor, projection: torch.Tensor | None = None) -> ShapeCode:
         """Normalised images (B, 3, S, S) -> their ShapeCode. A pixel-aligned model samples its maps
@@ -117,7 +120,7 @@ class OccupancyNetwork(nn.Module):
     def _decode_pixel_aligned(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
         if torch.is_grad_enabled():
             return self.decoder(points, code.c, index, self._local(points, code, index))
-        chunk = self.decoder.chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
+        chunk = self.cpu_chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
         return in_chunks(lambda p, i: self.decoder(p, code.c, i, self._local(p, code, i)), points, index, chunk)
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
