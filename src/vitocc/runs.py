@@ -78,6 +78,13 @@ class RunDir:
         return self.evaluation(split) / "cache" / class_id / f"{model_id}.json"
 
 
+def shipped_model_dir() -> Path:
+    """Folder of the model shipped inside the package (model.safetensors + config.yaml; may be absent)."""
+    from importlib import resources
+
+    return Path(str(resources.files("vitocc"))) / "assets" / "model"
+
+
 def require_run_dir(run_dir: str | Path) -> Path:
     """`run_dir` as a Path if it is a run directory (a folder with config.yaml); else a UserError
     that says which of the two it is not."""

@@ -28,11 +28,11 @@ options = GlobalOptions()
 
 def shipped_setting(section: str, key: str) -> str:
     """A setting of the shipped model's config.yaml, for help texts ('-' without a shipped model)."""
-    from importlib import resources
-
     import yaml
 
-    path = resources.files("vitocc") / "assets" / "model" / "config.yaml"
+    from vitocc.runs import CONFIG_FILE, shipped_model_dir
+
+    path = shipped_model_dir() / CONFIG_FILE
     try:
         return str(yaml.safe_load(path.read_text())[section][key])
     except (OSError, KeyError, TypeError):

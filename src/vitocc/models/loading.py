@@ -12,7 +12,6 @@ torch._dynamo: 1-3 s.)
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -21,14 +20,9 @@ from vitocc.config import Config, config_from_dict, load_config, save_config
 from vitocc.errors import UserError
 from vitocc.io import atomic_path
 from vitocc.models.onet import OccupancyNetwork, build_model
-from vitocc.runs import CONFIG_FILE, find_checkpoint
+from vitocc.runs import CONFIG_FILE, find_checkpoint, shipped_model_dir
 
 WEIGHTS_FILE = "model.safetensors"
-
-
-def shipped_model_dir() -> Path:
-    """Folder of the model shipped inside the package (may be absent)."""
-    return Path(str(resources.files("vitocc"))) / "assets" / "model"
 
 
 def resolve_checkpoint(run_dir: Path) -> Path:
