@@ -37,9 +37,9 @@ def decode_chunked(model: OccupancyNetwork, points: torch.Tensor, c: torch.Tenso
 class ValidationSettings:
     """How validation scores: precision, IoU threshold, decoder points per call, batches, broken shapes."""
 
-    amp: str = "auto"
-    threshold: float = 0.2
-    points_batch: int = 1_000_000
+    amp: str  # training.amp
+    threshold: float  # test.threshold
+    points_batch: int  # generation.points_batch
     max_batches: int | None = None  # None: the whole split
     skip_broken: bool = False
 
