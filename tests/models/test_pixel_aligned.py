@@ -107,3 +107,25 @@ def test_camera_mix_samples_features_with_the_head_camera():
     torch.testing.assert_close(mixed.logits, model(points, images, own).logits)  # features: the head's camera
     torch.testing.assert_close(mixed.camera_loss, data_only.camera_loss)  # the head: still scored on the data's
     assert not torch.allclose(mixed.logits, data_only.logits)
+
+
+def test_fine_map_adds_the_stride_4_features_through_a_layer_that_starts_at_zero():
+    """model.fine_map: a third map (the stem's stride 4, 24 channels) whose decoder layer starts at
+    zero, so the model gives what it gave without the map until training moves that layer."""
+    torch.manual_seed(0)
+    plain = build_model(load_config(None, HYBRID)).eval()
+    fine = build_model(load_config(None, HYBRID + ["model.fine_map=true"])).eval()
+    missing, unexpected = fine.load_state_dict(plain.state_dict(), strict=False)
+    assert missing == ["decoder.fc_fine.weight"] and unexpected == []
+    images, points = torch.randn(2, 3, 64, 64), torch.rand(2, 40, 3) - 0.5
+    with torch.no_grad():
+        code = fine.encode(images)
+        assert [tuple(m.shape[1:]) for m in code.maps] == [(48, 4, 4), (40, 8, 8), (24, 16, 16)]
+        torch.testing.assert_close(fine.decode(points, code), plain.decode(points, plain.encode(images)))
+        torch.nn.init.normal_(fine.decoder.fc_fine.weight)
+        assert not torch.allclose(fine.decode(points, code), plain.decode(points, plain.encode(images)))
+
+
+def test_fine_map_needs_pixel_aligned_features():
+    with pytest.raises(UserError, match="model.fine_map needs model.pixel_aligned"):
+        build_model(load_config(None, HYBRID + ["model.pixel_aligned=false", "model.fine_map=true"]))

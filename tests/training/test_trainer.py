@@ -12,9 +12,9 @@ import torch
 
 from vitocc.config import apply_overrides, config_from_dict, load_config
 from vitocc.errors import UserError
-from vitocc.models import load_model, read_checkpoint
+from vitocc.models import build_model, export_safetensors, load_model, read_checkpoint
 from vitocc.training import train
-from vitocc.training.trainer import Trainer
+from vitocc.training.trainer import Trainer, init_weights
 
 
 def _log(run):
@@ -168,8 +168,28 @@ def test_init_weights_fine_tunes_from_a_trained_run(tiny_cfg, tmp_path):
     for name in weights:  # lr 0: the copied weights come through unchanged
         torch.testing.assert_close(tuned["model"][name], base[name], msg=name)
     other = dataclasses.replace(warm, model=dataclasses.replace(warm.model, hidden_size=16))
-    with pytest.raises(UserError, match="do not fit this config's model"):
+    with pytest.raises(UserError, match="do not fit this config's model: size mismatch for "):
         train(other, tmp_path / "other")
+    fewer = dataclasses.replace(warm, model=dataclasses.replace(warm.model, n_blocks=warm.model.n_blocks - 1))
+    with pytest.raises(UserError, match="do not fit this config's model: this model has no decoder.blocks"):
+        train(fewer, tmp_path / "fewer")
+
+
+def test_init_weights_starts_new_layers_from_their_initialisation(tmp_path, caplog):
+    """Fine-tuning with the fine map added: every trained tensor is copied, the new layer is named in the log."""
+    pixel = ["model.encoder=hybrid_vit_lite0", "model.pixel_aligned=true", "data.img_size=64", "model.c_dim=16",
+             "model.hidden_size=16", "model.n_blocks=1", "model.vit_dim=24", "model.vit_depth=1", "model.vit_heads=2"]
+    base = build_model(load_config(None, pixel))
+    export_safetensors(base, load_config(None, pixel), tmp_path / "base")
+    model = build_model(load_config(None, pixel + ["model.fine_map=true"]), pretrained=False)
+    with caplog.at_level(logging.INFO, logger="vitocc"):
+        init_weights(model, str(tmp_path / "base" / "model.safetensors"))
+    state = model.state_dict()
+    for name, tensor in base.state_dict().items():
+        torch.testing.assert_close(state[name], tensor, msg=name)
+    assert torch.count_nonzero(state["decoder.fc_fine.weight"]) == 0
+    assert any("1 tensor(s) new to this model" in r.getMessage() and "decoder.fc_fine.weight" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_a_new_trainer_reports_its_elapsed_time_before_running(tiny_cfg, tmp_path):

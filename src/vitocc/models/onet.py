@@ -166,11 +166,13 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
 
     m = cfg.model
     if m.encoder == hybrid_vit.NAME:
-        settings = hybrid_vit.HybridViTSettings(m.vit_dim, m.vit_depth, m.vit_heads, m.pretrained, m.freeze_stem)
+        settings = hybrid_vit.HybridViTSettings(m.vit_dim, m.vit_depth, m.vit_heads, m.pretrained, m.freeze_stem,
+                                                m.fine_map and m.pixel_aligned)
         encoder = hybrid_vit.HybridViT(m.c_dim, cfg.data.img_size, settings,
                                        pretrained=None if pretrained is None else pretrained and m.pretrained)
         mean, std = encoder.image_mean, encoder.image_std
-        local_dim = sum(encoder.map_channels) if m.pixel_aligned else 0
+        local_dim = sum(encoder.map_channels[:2]) if m.pixel_aligned else 0
+        fine_dim = sum(encoder.map_channels[2:])
     else:
         import timm
 
@@ -181,8 +183,10 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
         encoder = build_encoder(cfg, pretrained=pretrained)
         data_cfg = timm.data.resolve_model_data_config(encoder)
         mean, std = data_cfg["mean"], data_cfg["std"]
-        local_dim = 0
-    decoder = CBNDecoder(m.c_dim, m.hidden_size, m.n_blocks, local_dim)
+        local_dim = fine_dim = 0
+    if m.fine_map and not m.pixel_aligned:
+        raise UserError("model.fine_map needs model.pixel_aligned")
+    decoder = CBNDecoder(m.c_dim, m.hidden_size, m.n_blocks, local_dim, fine_dim)
     return OccupancyNetwork(encoder, decoder, cfg.data.img_size, mean, std, m.pixel_aligned, m.camera_loss_weight,
                             m.camera_mix)
 

@@ -99,14 +99,23 @@ def build_loaders(cfg: Config, model: torch.nn.Module, device: torch.device,
 
 
 def init_weights(model: torch.nn.Module, source: str) -> None:
-    """Copy a trained model's weights into `model` (same architecture) to fine-tune it: a new run
-    with a fresh optimizer, schedule and step count, unlike --resume."""
+    """Copy a trained model's weights into `model` to fine-tune it: a new run with a fresh
+    optimizer, schedule and step count, unlike --resume. Layers the trained model lacks (an added
+    fine map's input layer) keep their initialisation and are named in the log; a trained tensor
+    with no place in `model`, or of another shape, is refused."""
     trained, _ = load_model(source)
+    hint = "fine-tune with the model section of their config.yaml"
     try:
-        model.load_state_dict(trained.state_dict())
+        missing, unexpected = model.load_state_dict(trained.state_dict(), strict=False)
     except RuntimeError as exc:
         raise UserError(f"training.init_weights {source}: the weights do not fit this config's model: "
-                        f"{str(exc).splitlines()[0]}", "fine-tune with the model section of their config.yaml") from None
+                        f"{str(exc).splitlines()[1].strip()}", hint) from None
+    if unexpected:
+        raise UserError(f"training.init_weights {source}: the weights do not fit this config's model: "
+                        f"this model has no {unexpected[0]}", hint)
+    if missing:
+        log.info("training.init_weights: %d tensor(s) new to this model start from their initialisation: %s",
+                 len(missing), ", ".join(missing))
 
 
 def training_step(net: torch.nn.Module, batch: dict, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
