@@ -103,13 +103,22 @@ def reflect_z(points: np.ndarray, z: float) -> np.ndarray:
 
 def mirror_plane(vertices: np.ndarray) -> float | None:
     """z of the plane across which vertices (V, 3) are mirror symmetric (the centre of their z range), or None."""
-    from scipy.spatial import cKDTree
-
     if len(vertices) < 4:
         return None
     centre = float(vertices[:, 2].min() + vertices[:, 2].max()) / 2
-    distance, _ = cKDTree(vertices).query(reflect_z(vertices, centre), k=1)
+    distance, _ = _tree(vertices).query(reflect_z(vertices, centre), k=1)
     return centre if np.percentile(distance, 90) <= SYMMETRIC_P90 * np.ptp(vertices, axis=0).max() else None
+
+
+def _tree(points: np.ndarray):
+    """A kd-tree (pykdtree) of points (N, 3) float64, queried with float64 points.
+
+    Hidden vertices lie far from the seen ones (median 0.2 on the examples): scipy's cKDTree took
+    0.9-1.3 s per 40k such queries here, pykdtree 0.11 s, with the same nearest neighbours.
+    """
+    from pykdtree.kdtree import KDTree
+
+    return KDTree(np.ascontiguousarray(points, dtype=np.float64))
 
 
 def fill_hidden(vertices: np.ndarray, colours: np.ndarray, seen: np.ndarray, mirror_z: float | None) -> np.ndarray:
@@ -120,8 +129,6 @@ def fill_hidden(vertices: np.ndarray, colours: np.ndarray, seen: np.ndarray, mir
     seen vertex take the colours near the image, the others the colours near themselves (NEIGHBOURS seen
     vertices, inverse-distance weighted). With no seen vertex every colour is GREY.
     """
-    from scipy.spatial import cKDTree
-
     out = np.array(colours, dtype=np.float64)
     hidden = np.flatnonzero(~seen)
     if not seen.any():
@@ -129,7 +136,7 @@ def fill_hidden(vertices: np.ndarray, colours: np.ndarray, seen: np.ndarray, mir
         return out
     if len(hidden) == 0:
         return out
-    tree = cKDTree(vertices[seen])
+    tree = _tree(vertices[seen])
     seen_colours = out[seen]
     k = min(NEIGHBOURS, int(seen.sum()))
     queries = vertices[hidden]
@@ -138,7 +145,7 @@ def fill_hidden(vertices: np.ndarray, colours: np.ndarray, seen: np.ndarray, mir
         distance, _ = tree.query(mirrored, k=1)
         scale = np.ptp(vertices, axis=0).max()
         queries = np.where((distance <= MIRROR_MATCH * scale)[:, None], mirrored, queries)
-    distance, index = tree.query(queries, k=k)
+    distance, index = tree.query(np.ascontiguousarray(queries), k=k)
     distance, index = distance.reshape(len(hidden), k), index.reshape(len(hidden), k)
     weight = 1.0 / np.maximum(distance, 1e-6)
     out[hidden] = np.einsum("nk,nkc->nc", weight, seen_colours[index]) / weight.sum(axis=1, keepdims=True)
