@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from vitocc.generation.meshing import marching_cubes
 from vitocc.generation.mise import lattice_to_points, logit, mise
 
 THRESHOLD = 0.2
+MISE_MODULE = importlib.import_module("vitocc.generation.mise")  # the package's `mise` attribute is the function
 R = 128  # r0 = 32, 2 upsampling steps
 
 
@@ -73,6 +76,38 @@ def test_batch_equals_shape_by_shape(fields):
         single = mise(lambda p, i, name=name: fields[name](p), 1, 16, 2, THRESHOLD, 0.1)
         assert batched.n_queried[b] == single.n_queried[0]
         assert torch.equal(batched.values[b], single.values[0])
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+@pytest.mark.parametrize("name", ["sphere", "two_blobs", "chair"])
+def test_each_round_on_its_window_equals_each_round_on_the_whole_lattice(fields, monkeypatch, name, mirrored):
+    """The window of the points a round queried (`_window`) holds every leaf that can turn active.
+    The two blobs spread refinement across level-0 planes at both ends of their windows (the mirror
+    image at the lower end), where a window one level-0 voxel narrower on either side misses points."""
+    def field(p):
+        return fields[name](-p if mirrored else p)
+
+    windowed = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1)
+    monkeypatch.setattr(MISE_MODULE, "_window", lambda points, step0, res: (torch.zeros(3, dtype=torch.long),
+                                                                             torch.full((3,), res)))
+    whole = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1)
+    assert windowed.round_points == whole.round_points
+    assert torch.equal(windowed.values, whole.values)
+
+
+def test_refinement_reaches_the_lattice_border_in_every_round():
+    """Each round after the first works on the window of the points it queried; surfaces that cross the
+    lattice's faces and corner still refine as on the whole lattice (inside/outside of the dense grid)."""
+    corner = torch.tensor([[[0.35, 0.35, 0.35], [0.6, 0.6, 0.6]]], dtype=torch.float64)  # beyond the +x+y+z corner
+    slab = torch.tensor([[[-0.6, -0.2, -0.25], [-0.45, 0.2, 0.25]]], dtype=torch.float64)  # through the -x face
+
+    def field(p):
+        return as_logits(torch.minimum(box_sdf(p, corner), box_sdf(p, slab)))
+
+    result = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1)
+    dense, t = dense_values(field), logit(THRESHOLD)
+    assert torch.equal(result.values[0] > t, dense > t)
+    assert len(result.round_points) > 2  # refinement ran past the first window
 
 
 def test_no_upsampling_is_the_dense_coarse_grid(fields):

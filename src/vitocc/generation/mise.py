@@ -10,7 +10,9 @@ all their new points through one chunked `query_fn`:
   threshold (value >= t and value <= t, as the reference); active leaves are split in 8
   and the unknown points of their 3x3x3 child lattice are queried in the next round;
 * rounds repeat until no leaf changes. Points that neighbours put on a leaf's faces are
-  what spreads refinement along a surface to voxels whose corners missed it.
+  what spreads refinement along a surface to voxels whose corners missed it. After the first,
+  a round's bookkeeping runs on the window of level-0 voxels around the points it queried
+  (`_window`), which holds every leaf that can change.
 
 The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
 point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
@@ -77,11 +79,13 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
              for lvl in range(depth)]
     new = torch.zeros_like(values, dtype=torch.bool)
     new[:, ::step0, ::step0, ::step0] = True
+    lower = torch.zeros(3, dtype=torch.long, device=device)  # lattice corner of `new`'s window
     result = MiseResult(values, [0] * n_shapes)
     while True:
         idx = new.nonzero()  # (M, 4): shape, i, j, k; sorted by shape
         if len(idx) == 0:
             break
+        idx[:, 1:] += lower
         result.round_points.append(len(idx))
         for b, n in enumerate(torch.bincount(idx[:, 0], minlength=n_shapes).tolist()):
             result.n_queried[b] += n
@@ -90,7 +94,10 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
             logits = query_fn(lattice_to_points(chunk[:, 1:], res, padding), chunk[:, 0])
             values[chunk.unbind(1)] = logits.float().nan_to_num(nan=-1e6)  # the lattice keeps fp32 even under autocast
             result.seconds_query += time.perf_counter() - t0
-        new = _subdivide(values, split, t) & values.isnan()
+        lower, upper = _window(idx[:, 1:], step0, res)
+        window = _crop(values, lower, upper, 1)
+        new = _subdivide(window, [_crop(s, lower, upper, 2 ** (depth - lvl)) for lvl, s in enumerate(split)], t)
+        new &= window.isnan()
     _fill_unknown(values, depth)
     result.seconds_total = time.perf_counter() - start
     return result
@@ -118,6 +125,28 @@ def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> tor
         half = 2 ** (depth - lvl - 1)
         children[:, ::half, ::half, ::half] |= _child_points(act)
     return children
+
+
+def _window(points: torch.Tensor, step0: int, res: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lower and upper lattice corners (3,) long, multiples of `step0`, of the level-0 voxels whose closed
+    boxes hold any of the lattice points (M, 3) queried this round.
+
+    Only leaves with a point queried this round on their closed box can turn active (the others
+    kept all their known points and were one-sided, or were split already; children are made of
+    this round's points), and every leaf lies inside a level-0 voxel: so the next round's work
+    is confined to this window (about a quarter of the lattice for one object) and its result
+    is the whole lattice's.
+    """
+    lower = ((points.amin(0) // step0 - 1) * step0).clamp(min=0)
+    upper = ((points.amax(0) // step0 + 1) * step0).clamp(max=res)
+    return lower, upper
+
+
+def _crop(grid: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, size: int) -> torch.Tensor:
+    """A view of grid (B, n, n, n) inside the lattice window [lower, upper]: points (size 1, upper
+    included) or voxels of `size` lattice steps (the voxels between the corners)."""
+    stop = 1 if size == 1 else 0
+    return grid[(slice(None),) + tuple(slice(lo // size, hi // size + stop) for lo, hi in zip(lower.tolist(), upper.tolist()))]
 
 
 def _or_pool(x: torch.Tensor, kernel: int) -> torch.Tensor:
