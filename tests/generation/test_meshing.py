@@ -9,7 +9,7 @@ import trimesh
 
 from vitocc.errors import UserError
 from vitocc.generation import MESH_FORMATS, save_mesh
-from vitocc.generation.meshing import field_normals, marching_cubes, refine, simplify
+from vitocc.generation.meshing import _pad_outside, field_normals, marching_cubes, refine, simplify
 from vitocc.generation.mise import lattice_to_points, logit
 
 
@@ -30,6 +30,24 @@ def test_vertices_lie_on_the_iso_surface_in_the_normalised_frame():
     assert mesh.is_watertight and mesh.volume > 0  # outward faces
     normals_out = np.einsum("ij,ij->i", mesh.face_normals, mesh.triangles_center)
     assert (normals_out > 0).all()
+
+
+@pytest.mark.parametrize("centre", [(0.05, -0.1, 0.15), (0.45, -0.5, 0.2)])  # inside; across two faces of the box
+def test_marching_cubes_on_the_inside_box_equals_the_whole_lattice(centre):
+    """Only the box around the inside points is meshed: same faces in the same order as skimage on the
+    whole padded lattice, vertices equal up to float32 rounding of the offset."""
+    from skimage.measure import marching_cubes as skimage_mc
+
+    def two_spheres(points):
+        return torch.maximum(sphere_logits(points - torch.tensor(centre), 0.2), sphere_logits(points + 0.3, 0.05))
+
+    values, res = lattice(two_spheres, 64), 64
+    mesh = marching_cubes(values, 0.0, 0.1)
+    vertices, faces, _, _ = skimage_mc(_pad_outside(values, 0.0), level=0.0, gradient_direction="ascent")
+    vertices = ((vertices - 1.0) / res - 0.5) * 1.1
+    assert len(faces) > 1000 and np.array_equal(mesh.faces, faces)
+    assert np.abs(mesh.vertices - vertices).max() < 1e-6  # 1e-4 voxel
+    assert mesh.is_watertight
 
 
 def test_threshold_is_in_logit_space():

@@ -31,12 +31,28 @@ def marching_cubes(values: np.ndarray, threshold_logit: float, padding: float) -
 
     values = np.asarray(values, dtype=np.float32)
     res = values.shape[0] - 1
-    if not values.max() > threshold_logit:
+    lower, upper = _inside_box(values > threshold_logit)
+    if lower is None:
         return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
-    padded = _pad_outside(values, threshold_logit)
+    padded = _pad_outside(values[tuple(slice(lo, hi + 1) for lo, hi in zip(lower, upper))], threshold_logit)
     vertices, faces, _, _ = skimage_mc(padded, level=threshold_logit, gradient_direction="ascent")
-    vertices = ((vertices.astype(np.float64) - 1.0) / res - 0.5) * (1.0 + padding)
+    vertices = ((vertices.astype(np.float64) + (lower - 1.0)) / res - 0.5) * (1.0 + padding)
     return trimesh.Trimesh(vertices, faces.astype(np.int64), process=False)
+
+
+def _inside_box(inside: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Lower and upper lattice corners (3,) int of the inside points (R+1, R+1, R+1) bool, one point wider on
+    each side within the lattice; (None, None) when nothing is inside.
+
+    Every cell the surface crosses has an inside corner, so marching cubes on this box (a quarter of
+    the lattice or less for one object) gives the whole lattice's faces, in the same order: its
+    sides inside the lattice are planes of outside points, whose padding adds no face.
+    """
+    ranges = [np.flatnonzero(inside.any(axis=other)) for other in ((1, 2), (0, 2), (0, 1))]
+    if len(ranges[0]) == 0:
+        return None, None
+    size = inside.shape[0] - 1
+    return np.array([max(r[0] - 1, 0) for r in ranges]), np.array([min(r[-1] + 1, size) for r in ranges])
 
 
 def _pad_outside(values: np.ndarray, threshold_logit: float) -> np.ndarray:
