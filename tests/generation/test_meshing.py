@@ -9,7 +9,7 @@ import trimesh
 
 from vitocc.errors import UserError
 from vitocc.generation import MESH_FORMATS, save_mesh
-from vitocc.generation.meshing import _pad_outside, field_normals, marching_cubes, refine, simplify
+from vitocc.generation.meshing import _pad_outside, field_normals, is_closed, marching_cubes, refine, simplify
 from vitocc.generation.mise import lattice_to_points, logit
 
 
@@ -48,6 +48,19 @@ def test_marching_cubes_on_the_inside_box_equals_the_whole_lattice(centre):
     assert len(faces) > 1000 and np.array_equal(mesh.faces, faces)
     assert np.abs(mesh.vertices - vertices).max() < 1e-6  # 1e-4 voxel
     assert mesh.is_watertight
+
+
+def test_is_closed_agrees_with_trimesh_watertight():
+    sphere = trimesh.creation.icosphere(3)
+    two = trimesh.util.concatenate([sphere, sphere.copy().apply_translation([3.0, 0, 0])])
+    # Two closed tetrahedra sharing the edge (0, 1): every edge has two faces but that one, which has four.
+    pinched = trimesh.Trimesh([[0, 0, 0], [0, 0, 1], [1, 0, 0.5], [0.5, 1, 0.5], [-1, 0, 0.5], [-0.5, -1, 0.5]],
+                              [[0, 1, 2], [0, 2, 3], [0, 3, 1], [1, 3, 2], [1, 0, 4], [0, 5, 4], [1, 4, 5], [0, 1, 5]],
+                              process=False)
+    cases = [sphere, two, trimesh.Trimesh(sphere.vertices, sphere.faces[1:], process=False), pinched,
+             marching_cubes(lattice(sphere_logits, 24), 0.0, 0.1)]
+    assert [is_closed(m.faces) for m in cases] == [m.is_watertight for m in cases] == [True, True, False, False, True]
+    assert not is_closed(np.zeros((0, 3), np.int64))
 
 
 def test_threshold_is_in_logit_space():

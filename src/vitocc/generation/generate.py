@@ -66,7 +66,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
         t3 = time.perf_counter()
         stages = dict(shared, marching_cubes=t2 - t1, postprocess=t3 - t2)
         out.append((mesh, MeshInfo(sum(stages.values()), result.n_queried[b], len(mesh.vertices),
-                                   len(mesh.faces), bool(len(mesh.faces)) and mesh.is_watertight, stages,
+                                   len(mesh.faces), meshing.is_closed(mesh.faces), stages,
                                    projection=projections[b])))
     return out
 
