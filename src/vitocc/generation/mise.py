@@ -10,9 +10,9 @@ all their new points through one chunked `query_fn`:
   threshold (value >= t and value <= t, as the reference); active leaves are split in 8
   and the unknown points of their 3x3x3 child lattice are queried in the next round;
 * rounds repeat until no leaf changes. Points that neighbours put on a leaf's faces are
-  what spreads refinement along a surface to voxels whose corners missed it. After the first,
-  a round's bookkeeping runs on the window of level-0 voxels around the points it queried
-  (`_window`), which holds every leaf that can change.
+  what spreads refinement along a surface to voxels whose corners missed it. A round's
+  bookkeeping runs shape by shape on the window of level-0 voxels around the points the
+  shape had queried (`_window`), which holds every leaf that can change.
 
 The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
 point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
@@ -77,27 +77,20 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
     values = torch.full((n_shapes,) + (res + 1,) * 3, float("nan"), device=device)
     split = [torch.zeros((n_shapes,) + (resolution0 * 2**lvl,) * 3, dtype=torch.bool, device=device)
              for lvl in range(depth)]
-    new = torch.zeros_like(values, dtype=torch.bool)
-    new[:, ::step0, ::step0, ::step0] = True
-    lower = torch.zeros(3, dtype=torch.long, device=device)  # lattice corner of `new`'s window
+    level0 = torch.arange(0, res + 1, step0, device=device)
+    idx = torch.cartesian_prod(torch.arange(n_shapes, device=device), level0, level0, level0)  # (M, 4): shape, i, j, k
     result = MiseResult(values, [0] * n_shapes)
-    while True:
-        idx = new.nonzero()  # (M, 4): shape, i, j, k; sorted by shape
-        if len(idx) == 0:
-            break
-        idx[:, 1:] += lower
+    while len(idx):  # sorted by shape
         result.round_points.append(len(idx))
-        for b, n in enumerate(torch.bincount(idx[:, 0], minlength=n_shapes).tolist()):
+        counts = torch.bincount(idx[:, 0], minlength=n_shapes).tolist()
+        for b, n in enumerate(counts):
             result.n_queried[b] += n
         for chunk in idx.split(points_batch):
             t0 = time.perf_counter()
             logits = query_fn(lattice_to_points(chunk[:, 1:], res, padding), chunk[:, 0])
             values[chunk.unbind(1)] = logits.float().nan_to_num(nan=-1e6)  # the lattice keeps fp32 even under autocast
             result.seconds_query += time.perf_counter() - t0
-        lower, upper = _window(idx[:, 1:], step0, res)
-        window = _crop(values, lower, upper, 1)
-        new = _subdivide(window, [_crop(s, lower, upper, 2 ** (depth - lvl)) for lvl, s in enumerate(split)], t)
-        new &= window.isnan()
+        idx = torch.cat([_next_points(values, split, t, points) for points in idx.split(counts) if len(points)])
     _fill_unknown(values, depth)
     result.seconds_total = time.perf_counter() - start
     return result
@@ -125,6 +118,23 @@ def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> tor
         half = 2 ** (depth - lvl - 1)
         children[:, ::half, ::half, ::half] |= _child_points(act)
     return children
+
+
+def _next_points(values: torch.Tensor, split: list[torch.Tensor], t: float, points: torch.Tensor) -> torch.Tensor:
+    """The lattice points (M, 4) long (shape, i, j, k) to query next for the one shape whose points (N, 4)
+    were queried this round, after splitting its active leaves (in place in `split`).
+
+    Shape by shape, on the window of those points (`_window`): a batch's shapes lie in different
+    parts of the lattice, and their union is about the whole of it.
+    """
+    b, depth, res = int(points[0, 0]), len(split), values.shape[-1] - 1
+    lower, upper = _window(points[:, 1:], 2**depth, res)
+    window = _crop(values[b:b + 1], lower, upper, 1)
+    children = _subdivide(window, [_crop(s[b:b + 1], lower, upper, 2 ** (depth - lvl)) for lvl, s in enumerate(split)], t)
+    idx = (children & window.isnan()).nonzero()
+    idx[:, 0] = b
+    idx[:, 1:] += lower
+    return idx
 
 
 def _window(points: torch.Tensor, step0: int, res: int) -> tuple[torch.Tensor, torch.Tensor]:
