@@ -67,8 +67,8 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
     `threshold` is a probability; the extraction compares logits with logit(threshold).
-    Memory: about 10 bytes per lattice point and shape at the peak of a round (20 MB per
-    shape at R=128) plus the decoder's activations for `points_batch` points.
+    Memory: the float32 lattices (8.6 MB per shape at R=128), the temporaries of one shape's
+    bookkeeping at a time (up to ~30 MB), and the decoder's activations for `points_batch` points.
     """
     start = time.perf_counter()
     depth, t = upsampling_steps, logit(threshold)
@@ -91,7 +91,8 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
             values[chunk.unbind(1)] = logits.float().nan_to_num(nan=-1e6)  # the lattice keeps fp32 even under autocast
             result.seconds_query += time.perf_counter() - t0
         idx = torch.cat([_next_points(values, split, t, points) for points in idx.split(counts) if len(points)])
-    _fill_unknown(values, depth)
+    for shape in values.split(1):  # one shape at a time: its temporaries are lattice-sized
+        _fill_unknown(shape, depth)
     result.seconds_total = time.perf_counter() - start
     return result
 
