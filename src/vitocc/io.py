@@ -27,6 +27,10 @@ def _default_file_mode() -> int:
 _FILE_MODE = _default_file_mode()
 
 
+class WriteError(OSError):
+    """A file the user asked for could not be written; `filename` is that file (never a temporary name)."""
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it onto `path` if the block succeeds.
@@ -35,18 +39,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool 
     contain ".tmp", so a crash leaves nothing that looks like a result, and the next write of
     the same destination removes what a killed process left. `fsync=False` skips
     the flush to disk (3x faster for small files) where a rerun re-verifies content anyway
-    (zip extraction checks every file's CRC).
+    (zip extraction checks every file's CRC). An OSError on the way (disk full, no permission)
+    becomes a WriteError naming `path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A process killed outright (SIGKILL, power loss) leaves its temporary file behind; the next
-    # write of the same destination removes it (vitocc never writes one file from two processes).
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
-        stale.unlink(missing_ok=True)
-    # The temporary name ends with the real suffix (".tmp.npz"), because numpy appends
-    # ".npz" to names that lack it and trimesh/PIL infer the format from it.
-    ext = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{ext}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A process killed outright (SIGKILL, power loss) leaves its temporary file behind; the next
+        # write of the same destination removes it (vitocc never writes one file from two processes).
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+            stale.unlink(missing_ok=True)
+        # The temporary name ends with the real suffix (".tmp.npz"), because numpy appends
+        # ".npz" to names that lack it and trimesh/PIL infer the format from it.
+        ext = path.suffix if suffix is None else suffix
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{ext}", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -56,6 +64,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None, fsync: bool 
                 os.fsync(f.fileno())
         os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; results get the usual mode
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if isinstance(exc, WriteError):  # a nested atomic write named its own file already
+            raise
+        raise WriteError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -99,5 +111,7 @@ def check_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | o
         if path.exists() and not overwrite:
             raise UserError(f"{path} exists", "pass --overwrite to replace it, or choose another name")
         parent = next(p for p in real.parents if p.exists())
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        if not parent.is_dir():
+            raise UserError(f"cannot write {path}: {parent} is a file, not a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
             raise UserError(f"cannot write {path}: permission denied")

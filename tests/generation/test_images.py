@@ -89,15 +89,20 @@ def test_huge_and_tiny_images(tmp_path):
     huge = load_image(tmp_path / "huge.png")
     assert huge.width == huge.height and huge.width <= 2048 / OBJECT_FILL
     photo(3, 2, box=(1, 0, 2, 1)).save(tmp_path / "tiny.png")
-    with pytest.raises(UserError, match="tiny.png: the object is only 1 px across"):
+    with pytest.raises(UserError, match="tiny.png: the picture is only 3x2 px"):
         load_image(tmp_path / "tiny.png")
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "one.png")  # dark: no cut is tried, no warning first
+    with pytest.raises(UserError, match="one.png: the picture is only 1x1 px"):
+        load_image(tmp_path / "one.png")
+    photo(200, 200, box=(90, 90, 110, 110)).save(tmp_path / "speck.png")
+    with pytest.raises(UserError, match="speck.png: the object is only 20 px across"):
+        load_image(tmp_path / "speck.png")
 
 
 def test_pictures_without_an_object_are_refused(tmp_path):
     Image.new("RGB", (200, 200), (255, 255, 255)).save(tmp_path / "white.png")
-    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "one.png")
     Image.new("RGBA", (200, 200), (90, 0, 0, 0)).save(tmp_path / "clear.png")
-    for name in ("white.png", "one.png", "clear.png"):
+    for name in ("white.png", "clear.png"):
         with pytest.raises(UserError, match=f"{name}: no object found"):
             load_image(tmp_path / name)
 

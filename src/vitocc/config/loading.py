@@ -47,6 +47,14 @@ def _read_source(source: str) -> tuple[dict, str]:
         label = str(path)
     try:
         data = yaml.safe_load(text) or {}
+    except yaml.constructor.ConstructorError as exc:  # a tag such as !!python/object: refused, no code runs
+        tag = (exc.problem or "").rpartition(" tag ")[2].strip("'").replace("tag:yaml.org,2002:", "!!")
+        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise UserError(f"{label}: the tag {tag}{line} is refused: a config holds plain values only",
+                        "remove the tag; configs are read with yaml.safe_load, so no code runs") from None
+    except yaml.MarkedYAMLError as exc:
+        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise UserError(f"{label} is not valid YAML: {exc.problem or exc.context}{where}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{label} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):

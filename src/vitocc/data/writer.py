@@ -177,6 +177,9 @@ def check_build_params(root: str | Path, params: dict[str, Any]) -> None:
     params = json.loads(json.dumps(params))  # normalise tuples/paths the way the file stores them
     if path.is_file():
         old = json.loads(path.read_text())
+        if _maker(old) != _maker(params):  # every setting would differ: say what matters
+            raise UserError(f"{root} holds a data set made by {_maker(old)}, not {_maker(params)}",
+                            "choose another --dest")
         changed = sorted(k for k in set(old) | set(params) if old.get(k) != params.get(k))
         if changed:
             raise UserError(
@@ -186,6 +189,11 @@ def check_build_params(root: str | Path, params: dict[str, Any]) -> None:
             )
         return
     write_text(path, json.dumps(params, indent=2, sort_keys=True) + "\n")
+
+
+def _maker(params: dict[str, Any]) -> str:
+    """The command that made a data set, from its PARAMS_FILE: 'vitocc synth' or 'vitocc build-dataset'."""
+    return params.get("generator") or f"vitocc {params.get('source', '(unknown)')}"
 
 
 @dataclass(frozen=True)

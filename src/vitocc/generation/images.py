@@ -99,20 +99,24 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
     opaque picture that `needs_cut` is cut out with `segment.grabcut_mask` when
     `cut_background` (a warning if the cut fails, and the picture is kept whole).
 
-    UserError (naming `name`) when no mesh can come of it: nothing stands out from the
-    background (a blank or fully transparent picture) or the object is under MIN_OBJECT_PX
-    across. When cropping, logs a warning if an opaque picture's background is not plain or
-    the object touches the frame (it may be cut off: a 1.45x tighter framing cost 0.18-0.19
-    IoU in docs/real-style.md, so such pictures are warned about, not refused).
+    UserError (naming `name`) when no mesh can come of it: the picture or the object in it is under
+    MIN_OBJECT_PX across, nothing stands out from the background (a blank or fully transparent
+    picture), or the automatic cut finds no object (the picture used whole gives a slab of
+    background: IoU 0.159 against 0.671 for the same objects on white, docs/real-style.md).
+    When cropping, logs a warning if an opaque picture's background is not plain (kept with
+    `cut_background=False`) or the object touches the frame (it may be cut off: the frame-tight
+    renders, often cut by the edges, still score IoU 0.428 against 0.626 in docs/real-style.md,
+    so such pictures are warned about, not refused).
     """
+    if max(image.size) < MIN_OBJECT_PX:
+        raise UserError(f"{name}: the picture is only {image.width}x{image.height} px",
+                        f"an object needs at least {MIN_OBJECT_PX} px across")
     if max(image.size) > MAX_WORKING_SIDE:
         image = image.copy()
         image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.BILINEAR)
     rgba = to_rgba8(image)
-    cut_failed = False  # then _cut has warned already
     if mask is None and cut_background and np.asarray(rgba)[..., 3].min() == 255 and needs_cut(np.asarray(rgba)[..., :3]):
         mask = _cut(np.asarray(rgba)[..., :3], name)
-        cut_failed = mask is None
     if mask is not None:
         if mask.shape != (image.height, image.width):
             mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(image.size, Image.NEAREST)) > 127
@@ -131,8 +135,7 @@ def prepare_image(image: Image.Image, crop: bool = True, name: str = "picture", 
                         f"at least {MIN_OBJECT_PX} px are needed")
     if not crop:
         return square(Image.fromarray(rgb), None)
-    if not cut_failed:
-        _warn_about_framing(rgb, box, alpha8.min() == 255, name)
+    _warn_about_framing(rgb, box, alpha8.min() == 255, name)
     if framed_like_render(box, rgb.shape[1], rgb.shape[0]):
         box = None
     return square(Image.fromarray(rgb), box)
@@ -159,16 +162,17 @@ def needs_cut(rgb: np.ndarray) -> bool:
     return bool((np.median(_border(rgb), axis=0) < 255 - BACKGROUND_TOLERANCE).any())
 
 
-def _cut(rgb: np.ndarray, name: str) -> np.ndarray | None:
+def _cut(rgb: np.ndarray, name: str) -> np.ndarray:
     """The object's mask (H, W) bool in rgb (H, W, 3) uint8, a picture that `needs_cut` (on plain white the
-    crop finds the object, and white is what the model saw behind it); None, with a warning, when GrabCut
-    finds no object."""
+    crop finds the object, and white is what the model saw behind it); a UserError when GrabCut finds no
+    object (see `prepare_image`)."""
     from vitocc.generation.segment import grabcut_mask
 
     found = grabcut_mask(rgb)
     if found is None:
-        log.warning("%s: the background is not plain white and the automatic cut found no object in it; the picture is "
-                    "used whole (give --mask MASK.png to say where the object is)", name)
+        raise UserError(f"{name}: the background is not plain white and the automatic cut found no object in it",
+                        "give --mask MASK.png to say where the object is, or --keep-background to use the picture "
+                        "whole (then the mesh is mostly background)")
     return found
 
 

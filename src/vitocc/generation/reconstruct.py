@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -29,13 +29,21 @@ def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.
     With `colour`, meshes carry vertex colours from the picture (`generation.colour`: under
     the model's camera, or the best-fitting view of the render framing for a model without one).
     """
+    return list(iter_reconstructions(inputs, model, gen, device, crop, colour, cut_background))
+
+
+def iter_reconstructions(inputs: Sequence[str | Path | Image.Image], model: torch.nn.Module,
+                         gen: GenerationConfig, device: torch.device | str = "cpu",
+                         crop: bool = True, colour: bool = True,
+                         cut_background: bool = True) -> Iterator[tuple[trimesh.Trimesh, MeshInfo]]:
+    """`reconstruct_images` one (mesh, info) at a time, as each batch is done: a caller that saves
+    each mesh at once keeps the finished ones when a long folder is interrupted."""
     from vitocc.data.transforms import image_to_tensor
     from vitocc.generation.colour import colour_mesh
 
     check_generation(gen)
     pictures = [prepare_image(x, crop, cut_background=cut_background) if isinstance(x, Image.Image)
                 else load_image(x, crop, cut_background=cut_background) for x in inputs]
-    out = []
     for first in range(0, len(pictures), gen.batch_size):
         batch = pictures[first:first + gen.batch_size]
         tensors = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std)
@@ -44,5 +52,4 @@ def reconstruct_images(inputs: Sequence[str | Path | Image.Image], model: torch.
             info.picture = picture
             if colour:
                 mesh = colour_mesh(mesh, picture, info.projection)
-            out.append((mesh, info))
-    return out
+            yield mesh, info

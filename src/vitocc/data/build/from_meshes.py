@@ -183,6 +183,21 @@ def mesh_source(job: MeshJob, rng: np.random.Generator) -> writer.ModelSource:
     )
 
 
+def _check_dest(mesh_dir: Path, dest: Path) -> None:
+    """Refuse a `dest` that is a file, a folder of something else (its metadata.yaml would be replaced), or
+    one that overlaps `mesh_dir`: the class folders would be written among the user's meshes
+    (`build-dataset data/raw --dest data` writes class 'raw' into data/raw itself)."""
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"--dest {dest} is a file, not a folder", "choose another --dest")
+    inside, outside = mesh_dir.resolve(), dest.resolve()
+    if inside == outside or inside in outside.parents or outside in inside.parents:
+        raise UserError(f"--dest {dest} overlaps MESH_DIR {mesh_dir}: the data set would be written among the meshes",
+                        "choose a --dest outside MESH_DIR and not above it")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / writer.PARAMS_FILE).is_file():
+        raise UserError(f"--dest {dest} is not empty and was not made by vitocc build-dataset",
+                        "choose a new or empty --dest: its metadata.yaml and lists would be rewritten")
+
+
 def build_dataset(mesh_dir: str | Path, dest: str | Path, options: BuildOptions = BuildOptions(),
                   counts: writer.Counts = writer.Counts(), workers: int = 1,
                   show_progress: bool = True) -> DatasetBuild:
@@ -199,6 +214,7 @@ def build_dataset(mesh_dir: str | Path, dest: str | Path, options: BuildOptions 
         raise UserError(f"unknown texture filter {options.texture_filter!r}", "use nearest or bilinear")
     classes, entries, orphans = discover(mesh_dir, options.classes_from_folders)
     dest = Path(dest)
+    _check_dest(Path(mesh_dir), dest)
     writer.check_build_params(dest, writer.params_of(
         counts, source="build-dataset", up=options.up, front=options.front, thicken=options.thicken,
         seed=options.seed, classes_from_folders=options.classes_from_folders,
