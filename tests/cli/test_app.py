@@ -62,13 +62,38 @@ def test_config_prints_resolved_yaml():
     assert "onet-resnet18" in listed.stdout.split()
 
 
+COMMANDS = ["download", "synth", "build-dataset", "train", "reconstruct", "mise", "evaluate", "compare", "serve",
+            "config"]
+
+
+def _help(name: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "vitocc", *([name] if name else []), "--help"],
+                         capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin"})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 def test_help_placeholders_read_like_one_tool():
-    """Flags show no placeholder; every value has an upper-case one (no typer `<bool>`/`<int range>`)."""
-    for name in ["", "download", "synth", "build-dataset", "train", "reconstruct", "mise", "evaluate", "compare",
-                 "config"]:
-        out = subprocess.run([sys.executable, "-m", "vitocc", *([name] if name else []), "--help"],
-                             capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": "/usr/bin"})
-        assert out.returncode == 0, out.stderr
-        assert "--help" in out.stdout, name
-        assert "<bool>" not in out.stdout and "<int" not in out.stdout and "<path>" not in out.stdout, name
-        assert "<list[" not in out.stdout and "<str>" not in out.stdout, name
+    """Flags show no placeholder; every value has an upper-case one (no typer `<bool>`/`<int range>`); arguments
+    read NAME or [NAME] in the usage line (not typer's {NAME}); every default reads [default: ...]."""
+    import re
+
+    for name in ["", *COMMANDS]:
+        text = _help(name)
+        assert "--help" in text, name
+        assert "<bool>" not in text and "<int" not in text and "<path>" not in text, name
+        assert "<list[" not in text and "<str>" not in text, name
+        usage = next(line for line in text.splitlines() if "Usage:" in line)
+        assert "{" not in usage, usage
+        assert "[default: (" not in text and "Default:" not in text and "[default: no-" not in text, name
+    train = _help("train")
+    assert re.search(r"--out +-o +RUN_DIR +Run directory\. +\[default: runs/<config name>\]", train), train
+    assert re.search(r"--config +-c +PRESET\|FILE ", train), train
+
+
+def test_gpu_reads_the_same_in_every_command_that_runs_a_model():
+    import re
+
+    lines = {name: " ".join(re.search(r"--gpu +K.*?the CPU\]", " ".join(_help(name).replace("│", " ").split())).group().split())
+             for name in ["train", "reconstruct", "mise", "evaluate", "serve"]}
+    assert len(set(lines.values())) == 1 and "-1 for the CPU" in lines["train"], lines

@@ -144,7 +144,7 @@ def test_full_download_extracts_everything_and_reruns_for_free(archive, server, 
     got.pop(DONE_MARKER)
     assert got == source_files(src)
     assert layout.read_metadata(root) == CLASSES and b"chair" in meta
-    assert not (tmp_path / "dataset_small_v1.1.zip").exists()  # --no-keep-zip is the default
+    assert not (tmp_path / "dataset_small_v1.1.zip").exists()  # without --keep-zip the zip is deleted
     sent = server.bytes_sent
     again = fetch_dataset(SHAPENET, tmp_path, url=url_of(server), retry=FAST)
     assert server.bytes_sent == sent and again.bytes_fetched == 0 and sorted(again.classes) == sorted(CLASSES)

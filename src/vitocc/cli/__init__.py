@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from vitocc.cli.app import command
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the app; user errors become one red line and exit code 2.
+    """Run the app; every failure becomes one red line on stderr (docs/errors.md).
 
-    Unexpected exceptions print one line too, with the traceback only under --verbose.
+    Exit codes: 2 for user errors (UserError, bad options), 130 after Ctrl-C, 1 for a failure
+    during the work (a file that could not be written, an unexpected error; the traceback only
+    under --verbose). Commands exit 1 themselves when some files of a batch failed.
     """
     import typer
 
@@ -19,15 +24,17 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") for a in args)
+    _watch_ctrl_c()
     try:
         code = command().main(args=args, prog_name="vitocc", standalone_mode=False)
     except UserError as exc:
         _fail(str(exc), 2)
     except (typer.Abort, KeyboardInterrupt):
-        common.err_console.print("[red]interrupted:[/red] every file already written is complete (written "
-                                 "atomically); a rerun of download, synth, build-dataset, train --resume, mise or "
-                                 "evaluate continues where this one stopped", highlight=False, soft_wrap=True)
-        sys.exit(130)
+        _interrupted()
+    except OSError as exc:  # a file that could not be read or written during the work
+        if verbose:
+            raise
+        _fail(_os_error_line(exc), 1)
     except Exception as exc:  # noqa: BLE001 - last resort: one line unless --verbose
         if _is_click_error(exc):  # bad option or argument (typer may vendor click)
             if not exc.format_message():  # a bare `vitocc`: the help is printed, nothing to add
@@ -37,8 +44,57 @@ def main(argv: list[str] | None = None) -> None:
             _fail(f"{exc.format_message()} (see '{cmd} --help')", 2)
         if verbose:
             raise
-        _fail(f"{type(exc).__name__}: {exc} (run with --verbose for the traceback)", 1)
+        _fail(f"{_first_line(exc)} (unexpected; run with --verbose for the traceback)", 1)
+    if code == INTERRUPTED or common.ctrl_c_seen:  # typer turns Ctrl-C into exit code 130 without a word
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _watch_ctrl_c() -> None:
+    """Record every Ctrl-C (SIGINT) in common.ctrl_c_seen, and raise KeyboardInterrupt as Python does.
+
+    The record is what tells that a command was interrupted when a library swallowed the
+    KeyboardInterrupt: trimesh imports its optional modules under `except BaseException`, so a
+    Ctrl-C during that import was lost and the command ended with exit 0. Where SIGINT is ignored
+    (a background job) it stays ignored."""
+    import threading
+
+    from vitocc.cli import common
+
+    common.ctrl_c_seen.clear()
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        def on_sigint(signum, frame):
+            common.ctrl_c_seen.append(True)
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, on_sigint)
+
+
+def _interrupted() -> None:
+    """The one line after Ctrl-C: what is kept and what resumes; exit 130."""
+    from vitocc.cli import common
+
+    common.err_console.print("[red]interrupted:[/red] every file already written is complete (written "
+                             "atomically); a rerun of download, synth, build-dataset, train --resume, mise or "
+                             "evaluate continues where this one stopped", highlight=False, soft_wrap=True)
+    sys.exit(INTERRUPTED)
+
+
+def _os_error_line(exc: OSError) -> str:
+    """'cannot write PATH: reason' (a failed write of vitocc.io), else 'PATH: reason', for an
+    operating-system error: no exception class, no errno, no temporary name."""
+    from vitocc.io import WriteError
+
+    reason = (exc.strerror or str(exc)).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    if not exc.filename:
+        return reason
+    return f"{'cannot write ' if isinstance(exc, WriteError) else ''}{exc.filename}: {reason}"
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message (CUDA's out-of-memory text runs over several)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _fail(message: str, code: int) -> None:

@@ -76,16 +76,19 @@ app.command("config")(config_cmd.config)
 
 # Placeholders in --help: upper-case names that say what goes there; flags take none.
 _METAVARS = {"inputs": "IMAGE_OR_DIR", "output": "OUT", "dest": "DIR", "data": "DIR", "set_": "KEY=VALUE",
-             "checkpoint": "CKPT", "config": "CFG", "gpu": "K", "split": "SPLIT", "mesh_format": "FORMAT",
+             "checkpoint": "CKPT", "config": "PRESET|FILE", "gpu": "K", "split": "SPLIT", "mesh_format": "FORMAT",
              "run_dir": "RUN_DIR", "run_dirs": "RUN_DIR", "mesh_dir": "MESH_DIR", "dataset": "DATASET",
-             "source": "PRESET|FILE", "preview": "PNG", "plot": "PNG|PDF|SVG",
+             "source": "PRESET|FILE", "preview": "PNG", "plot": "PNG|PDF|SVG", "up": "AXIS", "front": "AXIS",
+             "texture_filter": "FILTER", "inside": "TEST", "max_time": "SECONDS",
              "threshold": "P", "host": "HOST", "max_upload_mb": "MB", "classes": "LIST", "categories": "LIST", "fscore": "LIST"}
 _TYPE_METAVARS = {int: "N", float: "X", Path: "PATH"}
 
 
 def command():
-    """The click command of the app, with every placeholder in the help normalised (see _METAVARS):
-    typer would show its own `<bool>`, `<int range>`, `<list[Path]>` type labels."""
+    """The click command of the app, with its help normalised to one style: an upper-case placeholder for
+    every value (see _METAVARS; typer would show `<bool>`, `<int range>`, `<list[Path]>` type labels), none
+    on flags, arguments in the usage line as NAME (required) or [NAME] (optional), and every default as
+    `[default: ...]` (typer puts descriptive ones in parentheses)."""
     cmd = typer.main.get_command(app)
     for sub in [cmd, *getattr(cmd, "commands", {}).values()]:
         sub.get_help_option = _flag_help_option(sub.get_help_option)
@@ -97,7 +100,16 @@ def command():
                 param.metavar = _METAVARS.get(param.name) or by_type or param.name.upper()
             if param.param_type_name == "argument":  # its upper-case name stands in the first column
                 param.display_type_rich = lambda ctx: None
+                param.get_usage_pieces = lambda ctx, p=param: [_usage_name(p)]
+            if isinstance(param.show_default, str):
+                param._get_default_string = lambda p=param, **kw: p.show_default
     return cmd
+
+
+def _usage_name(argument) -> str:
+    """An argument in the usage line: RUN_DIR when required, [DATASET] when not, ... when it takes several."""
+    name = argument.metavar if argument.required else f"[{argument.metavar}]"
+    return name + ("..." if argument.nargs != 1 else "")
 
 
 def _flag_help_option(make):

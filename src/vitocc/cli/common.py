@@ -24,6 +24,7 @@ class GlobalOptions:
 
 
 options = GlobalOptions()
+ctrl_c_seen: list[bool] = []  # one entry per Ctrl-C, even one a library swallowed (cli.main reports it)
 
 
 def shipped_setting(section: str, key: str) -> str:
@@ -51,8 +52,20 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
-GPU_HELP = "CUDA device index K, or -1 for the CPU."
-GPU_DEFAULT = "cuda:0 if a GPU is visible, else the CPU"
+def gpu_option():
+    """`--gpu K` of every command that runs a model: one meaning (devices.resolve_device), one help text."""
+    import typer
+
+    return typer.Option(None, "--gpu", min=-1, help="CUDA device index K, or -1 for the CPU.",
+                        show_default="cuda:0 if a GPU is visible, else the CPU")
+
+
+def amp_option():
+    """`--amp` of the commands that generate meshes: the decoder's precision (generation.amp)."""
+    import typer
+
+    return typer.Option(None, "--amp", help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 "
+                        "(2x faster on AVX512-BF16 CPUs), fp16, off.", show_default="generation.amp of the model's config, auto")
 
 
 def split_list(text: str | None) -> list[str]:

@@ -18,7 +18,7 @@ def download(
         None, "--categories", metavar="LIST", help="Only these classes, names or synset ids: chair,table or 03001627,..."),
     max_models: int | None = typer.Option(
         None, "--max-models", min=1, metavar="N", help="At most N models per class, spread over train/val/test."),
-    keep_zip: bool = typer.Option(False, "--keep-zip/--no-keep-zip", help="Keep the downloaded zip after extraction."),
+    keep_zip: bool = typer.Option(False, "--keep-zip", help="Keep the downloaded zip after extraction."),
     sha256: str | None = typer.Option(None, "--sha256", metavar="HEX", help="Expected sha256 of the whole zip."),
     list_: bool = typer.Option(False, "--list", help="List the known data sets and their sizes, then exit."),
 ) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, err_console, lazy_progress, options, split_list
+from vitocc.cli.common import console, err_console, gpu_option, lazy_progress, options, split_list
 
 
 def evaluate(
@@ -16,10 +16,12 @@ def evaluate(
                                       show_default="data.path of the run's config"),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes.",
                                           show_default="test.num_workers of the run's config"),
-    fscore: str | None = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance)."),
+    fscore: str | None = typer.Option(None, "--fscore", help="F-score thresholds, e.g. 0.01,0.02 (unit-cube distance).",
+                                        show_default="test.fscore_thresholds of the run's config"),
     inside: str = typer.Option("ray", "--inside", help="Inside test for IoU: ray (parity, closed meshes) or winding."),
+    gpu: int | None = gpu_option(),
 ) -> None:
-    """Evaluate RUN_DIR/generation/<split>/ meshes (generating missing ones) with the paper's protocol."""
+    """Evaluate RUN_DIR/generation/SPLIT/ meshes (generating missing ones on --gpu) with the paper's protocol."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from vitocc.errors import UserError
@@ -28,6 +30,11 @@ def evaluate(
     from vitocc.runs import require_run_dir
 
     require_run_dir(run_dir)  # before the progress display starts
+    device = None  # without --gpu: resolved (importing torch) only if meshes must be generated
+    if gpu is not None:
+        from vitocc.devices import resolve_device
+
+        device = resolve_device(gpu)
     try:
         thresholds = [float(t) for t in split_list(fscore)] or None
     except ValueError:
@@ -43,7 +50,7 @@ def evaluate(
                 bar.update(tasks[name], completed=done, total=total)
             return update
 
-        result = evaluate_run(run_dir, split, data, workers, thresholds, inside,
+        result = evaluate_run(run_dir, split, data, workers, thresholds, inside, device=device,
                               progress=follow("evaluate"), generation_progress=follow("generate"))
     table = build_comparison([(split, result.per_class)])
     console.print(to_rich(table, title=f"{run_dir}: split '{split}' (Chamfer-L1 x10 = paper units; mean over classes)"))

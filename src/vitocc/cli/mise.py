@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, lazy_progress, options
+from vitocc.cli.common import amp_option, console, gpu_option, lazy_progress, options
 from vitocc.config.schema import GenerationConfig
 
 _GEN = GenerationConfig()
@@ -29,12 +29,11 @@ def mise(
                                              show_default=f"generation.batch_size, {_GEN.batch_size}"),
     points_batch: int | None = typer.Option(None, "--points-batch",
         help="Decoder points per call: bounds memory.", show_default=f"generation.points_batch, {_GEN.points_batch:,}"),
-    amp: str | None = typer.Option(None, "--amp",
-        help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
+    amp: str | None = amp_option(),
     set_: list[str] = typer.Option([], "--set",
         help="Any other section.key=value override, e.g. generation.vertex_normals=true (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate meshes that already exist."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
+    gpu: int | None = gpu_option(),
 ) -> None:
     """Write RUN_DIR/generation/SPLIT/meshes/<class>/<model>.obj (view 000 as input), inputs/ and stats.json."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console, shipped_setting
+from vitocc.cli.common import amp_option, console, err_console, gpu_option, shipped_setting
 from vitocc.config.schema import GenerationConfig
 
 _GEN = GenerationConfig()
@@ -29,8 +29,7 @@ def reconstruct(
         show_default=f"generation.threshold of the model's config, {shipped_setting('generation', 'threshold')} "
                      "for the shipped model"),
     mesh_format: str = typer.Option("obj", "--format", help="Mesh format when -o is a folder: obj ply off stl glb."),
-    amp: str | None = typer.Option(None, "--amp",
-        help="Decoder precision: auto (bf16/fp16 on CUDA, fp32 on the CPU), bf16 (2x faster on AVX512-BF16 CPUs), fp16, off."),
+    amp: str | None = amp_option(),
     no_crop: bool = typer.Option(False, "--no-crop",
         help="Keep the whole frame (padded to a square) instead of cropping around the object."),
     no_colour: bool = typer.Option(False, "--no-colour", help="Grey meshes: no vertex colours from the picture."),
@@ -38,7 +37,7 @@ def reconstruct(
         help="Image of the object's mask (white or opaque = object) for the one input picture; replaces the automatic cut."),
     keep_background: bool = typer.Option(False, "--keep-background",
         help="No automatic cut of a background that is not plain white (the model then shapes the background too)."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
+    gpu: int | None = gpu_option(),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace meshes and the preview if they exist."),
 ) -> None:
     """Reconstruct one closed mesh per picture (one line per image: time, size, watertight).
@@ -47,7 +46,7 @@ def reconstruct(
     checked before the model loads: none may be an input; existing files are kept unless --overwrite.
     """
     from vitocc.devices import resolve_device
-    from vitocc.generation import reconstruct_images
+    from vitocc.generation.reconstruct import iter_reconstructions
 
     paths, targets = _plan_outputs(inputs, output, mesh_format, preview, mask, overwrite)
     device = resolve_device(gpu)
@@ -57,8 +56,8 @@ def reconstruct(
         model, gen = _model_and_settings(checkpoint, device, resolution0=resolution, upsampling_steps=upsampling,
                                          threshold=threshold, amp=amp)
         # The pictures are prepared already (cropped or not): no second crop.
-        results = reconstruct_images([picture for _, picture in good], model, gen, device, crop=False,
-                                     colour=not no_colour, cut_background=False)
+        results = iter_reconstructions([picture for _, picture in good], model, gen, device, crop=False,
+                                       colour=not no_colour, cut_background=False)
         rows = _write_meshes([path for path, _ in good], results, targets)
     if preview is not None and rows:
         from vitocc.generation.preview import write_preview
@@ -67,7 +66,8 @@ def reconstruct(
         console.print(f"preview: {preview}", highlight=False, soft_wrap=True)
     failures = len(paths) - len(good)
     if failures:  # 2 when nothing could be made (a user error), 1 when part of a batch failed
-        err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
+        if len(paths) > 1:  # one picture's own line says it all
+            err_console.print(f"[red]{failures} of {len(paths)} file(s) failed[/red]")
         raise typer.Exit(1 if good else 2)
 
 
@@ -116,8 +116,9 @@ def _read_pictures(paths: list[Path], **prepare) -> list[tuple[Path, object]]:
     return good
 
 
-def _write_meshes(paths: list[Path], results: list, targets: dict[Path, Path]) -> list[tuple[object, object]]:
-    """Save each mesh where `targets` says and print its line; returns the (picture, mesh) rows of a preview."""
+def _write_meshes(paths: list[Path], results, targets: dict[Path, Path]) -> list[tuple[object, object]]:
+    """Save each mesh where `targets` says as soon as `results` (an iterator of (mesh, info)) gives it, and
+    print its line; returns the (picture, mesh) rows of a preview."""
     from vitocc.generation import save_mesh
 
     rows = []

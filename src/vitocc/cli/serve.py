@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console
+from vitocc.cli.common import console, ctrl_c_seen, err_console, gpu_option
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -14,12 +14,12 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to listen on (0.0.0.0: every network; anyone there can use it)."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on (0: a free one)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on (0: a free one)."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", "-c",
                                              help="Checkpoint .pt, run directory or .safetensors.",
                                              show_default="the model shipped in the package"),
     max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", help="Largest picture file the page takes, in MB."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
+    gpu: int | None = gpu_option(),
 ) -> None:
     """Serve a page: drop a picture, turn the mesh in 3D, download it as GLB, OBJ or PLY.
 
@@ -43,6 +43,7 @@ def serve(
     try:
         server.serve_forever()
     except KeyboardInterrupt:
+        ctrl_c_seen.clear()  # the server's normal stop, not an interrupted command
         console.print("stopped", highlight=False)
     finally:
         server.server_close()

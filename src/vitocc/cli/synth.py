@@ -22,14 +22,18 @@ def synth(
     antialias: int = typer.Option(3, "--antialias", min=1, max=8, help="Supersampling per axis at edges of the renders."),
     preview: Path | None = typer.Option(
         None, "--preview", help="Also write a PNG contact sheet: a row per class, view 000 of its first 20 models."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --preview file if it exists."),
 ) -> None:
     """Generate procedural airplanes, benches, ..., vessels with exact occupancy, rendered like ShapeNet."""
     from vitocc.data.synth.dataset import generate_dataset, write_preview
     from vitocc.data.writer import Counts
     from vitocc.errors import UserError
+    from vitocc.io import check_outputs
 
-    if preview is not None and preview.suffix.lower() != ".png":
-        raise UserError(f"--preview {preview} must end in .png")
+    if preview is not None:  # before any shape is made
+        if preview.suffix.lower() != ".png":
+            raise UserError(f"--preview {preview}: the preview is a .png file")
+        check_outputs([preview], overwrite=overwrite)
     counts = Counts(n_points=points, n_surface=points, n_views=views, antialias=antialias)
     report = generate_dataset(dest, shapes_per_class, counts, seed, workers, split_list(classes), options.show_progress)
     console.print(f"{len(report.built)} shapes written, {len(report.skipped)} already there, "

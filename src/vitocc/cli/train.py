@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import GPU_DEFAULT, GPU_HELP, console, err_console, options
+from vitocc.cli.common import console, err_console, gpu_option, options
 
 
 def _default_out(config: str | None) -> Path:
@@ -20,8 +20,9 @@ def train(
         None, "--config", "-c",
         help="Preset name or YAML file.", show_default="the run's config.yaml with --resume, else 'default'"),
     data: Path | None = typer.Option(None, "--data", help="Data set folder (sets data.path)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory. Default: runs/<config name>."),
-    gpu: int | None = typer.Option(None, "--gpu", help=GPU_HELP, show_default=GPU_DEFAULT),
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="RUN_DIR", help="Run directory.",
+                                      show_default="runs/<config name>"),
+    gpu: int | None = gpu_option(),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: section.key=value (repeatable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from checkpoints/last.pt."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps in total."),
@@ -32,10 +33,13 @@ def train(
 
     from vitocc.config import load_config, with_values
     from vitocc.devices import resolve_device
+    from vitocc.errors import UserError
     from vitocc.runs import RunDir
     from vitocc.training import train as run_training
 
     out = out or _default_out(config)
+    if out.exists() and not out.is_dir():  # before the data set is read
+        raise UserError(f"--out {out} is a file, not a run directory", "choose another --out")
     source = config
     if source is None and resume and RunDir(out).config.is_file():
         source = str(RunDir(out).config)

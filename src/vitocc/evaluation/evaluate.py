@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from vitocc.evaluation import results
 from vitocc.io import atomic_path, write_json
 from vitocc.mesh_io import load_mesh
 from vitocc.runs import GenerationStats, RunDir, describe_checkpoint, find_checkpoint, require_run_dir
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ class RunEvaluation:
 
 def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | None = None,
                  workers: int | None = None, thresholds: Sequence[float] | None = None,
-                 inside: str = "ray", n_points: int | None = None,
+                 inside: str = "ray", n_points: int | None = None, device: torch.device | str | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  generation_progress: Callable[[int, int], None] | None = None) -> RunEvaluation:
     """Evaluate every mesh of RUN_DIR/generation/<split>/ and write evaluation/<split>/.
@@ -86,7 +89,8 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     `data`: data set folder (default: `data.path` of the run's config.yaml); `workers`:
     processes (default `test.num_workers`); `thresholds`: F-score taus (default
     `test.fscore_thresholds`); `inside`: "ray" or "winding" (see vitocc.metrics). Missing
-    meshes are generated first with the run's checkpoint (`vitocc mise`).
+    meshes are generated first with the run's checkpoint (`vitocc mise`) on `device` (a torch device;
+    None: cuda:0 if a GPU is visible, else the CPU, as `--gpu` of every command).
     `progress(done, total)` follows the shapes.
     """
     from vitocc.config import load_config, with_values
@@ -107,7 +111,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", data: str | Path | No
     jobs = _jobs(run, split, root, cfg)
     missing = [j for j in jobs if not j.mesh.is_file()]
     if missing:
-        _generate_missing(run_dir, split, root, missing, generation_progress)
+        _generate_missing(run_dir, split, root, missing, device, generation_progress)
     rows, cached = _score(jobs, settings, cfg.test.num_workers, progress)
     per_class = results.class_means(rows, settings.metric_keys())
     summary = _summary(run_dir, split, root, cfg, settings, per_class, rows, time.perf_counter() - start)
@@ -276,17 +280,19 @@ def _init_worker() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"  # read by pykdtree's OpenMP when it is first imported
 
 
-def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[ShapeJob],
+def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[ShapeJob], device: torch.device | str | None,
                       progress: Callable[[int, int], None] | None) -> None:
     """Generate the meshes that are not on disk yet with the run's checkpoint (`vitocc mise`)."""
     if find_checkpoint(run_dir) is None:
         raise UserError(f"{len(missing)} meshes of split '{split}' are missing (e.g. {missing[0].mesh}) and "
                         f"{run_dir} has no checkpoint to generate them",
                         "train first, or run `vitocc mise RUN_DIR` where the checkpoint is")
+    from vitocc.devices import resolve_device
     from vitocc.generation import generate_split, plan_split
 
     log.info("generating %d missing meshes of split '%s'", len(missing), split)
-    generate_split(plan_split(run_dir, split, data=root), progress=progress)
+    device = resolve_device(None) if device is None else device
+    generate_split(plan_split(run_dir, split, data=root, device=device), progress=progress)
     still = [j for j in missing if not j.mesh.is_file()]
     if still:
         raise UserError(f"{len(still)} meshes could not be generated (e.g. {still[0].mesh})",
