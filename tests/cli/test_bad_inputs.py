@@ -126,6 +126,9 @@ CASES = [  # (arguments, expected exit code, text the one error line contains)
     (["download", "shapenet", "--dest", "dl", "--url", "https://no-such-host.invalid/data.zip"], 2,
      "cannot reach no-such-host.invalid"),
     (["compare", "emptydir", "--plot", "out.xyz"], 2, "unknown picture format '.xyz'"),
+    (["mise", "trunc", "--split", "xyz"], 2, "Invalid value for '--split': 'xyz' is not a split (use train, val, test)"),
+    (["evaluate", "trunc", "--split", "xyz"], 2, "Invalid value for '--split': 'xyz' is not a split"),
+    (["compare", "emptydir", "--split", "xyz"], 2, "Invalid value for '--split': 'xyz' is not a split"),
     (["serve", "--port", "99999"], 2, "Invalid value for '--port': Input should be less than or equal to 65535"),
     (RECON + ["--gpu", "-2"], 2, "Invalid value for '--gpu': Input should be greater than or equal to -1"),
     # checkpoints: one line in the user's terms, never PyTorch's advice to unpickle

@@ -60,6 +60,20 @@ def gpu_option():
                         show_default="cuda:0 if a GPU is visible, else the CPU")
 
 
+def split_option(help: str):
+    """`--split` of mise, evaluate and compare: one of the data layout's splits, checked when the flags are read."""
+    import typer
+
+    def check(value: str) -> str:
+        from vitocc.data.layout import SPLITS
+
+        if value not in SPLITS:
+            raise typer.BadParameter(f"'{value}' is not a split (use {', '.join(SPLITS)})")
+        return value
+
+    return typer.Option("test", "--split", help=help, callback=check)
+
+
 def amp_option():
     """`--amp` of the commands that generate meshes: the decoder's precision (generation.amp)."""
     import typer

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, err_console
+from vitocc.cli.common import console, err_console, split_option
 
 
 def compare(
     run_dirs: list[Path] = typer.Argument(..., help="Run directories with an evaluation of --split (first = reference)."),
-    split: str = typer.Option("test", "--split", help="Which evaluation/<split>/ to read."),
+    split: str = split_option("Which evaluation/SPLIT/ to read: train, val or test."),
     paper: bool = typer.Option(False, "--paper", help="Add the Occupancy Networks paper's published rows."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown table."),
     csv: bool = typer.Option(False, "--csv", help="Print long-form CSV."),

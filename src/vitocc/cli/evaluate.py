@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, err_console, gpu_option, lazy_progress, options, split_list
+from vitocc.cli.common import console, err_console, gpu_option, lazy_progress, options, split_list, split_option
 
 
 def evaluate(
     run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/, generation/)."),
-    split: str = typer.Option("test", "--split", help="Data set split to evaluate."),
+    split: str = split_option("Data set split to evaluate: train, val or test."),
     data: Path | None = typer.Option(None, "--data", help="Data set folder.",
                                       show_default="data.path of the run's config"),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes.",

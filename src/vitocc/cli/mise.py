@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import amp_option, console, gpu_option, lazy_progress, options
+from vitocc.cli.common import amp_option, console, gpu_option, lazy_progress, options, split_option
 from vitocc.config.schema import GenerationConfig
 
 _GEN = GenerationConfig()
@@ -14,7 +14,7 @@ _GEN = GenerationConfig()
 
 def mise(
     run_dir: Path = typer.Argument(..., help="Run directory (config.yaml, checkpoints/)."),
-    split: str = typer.Option("test", "--split", help="Split to generate: train, val or test."),
+    split: str = split_option("Split to generate: train, val or test."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", "-c",
         help="Checkpoint to use.", show_default="the run's best.pt, else last.pt"),
     data: Path | None = typer.Option(None, "--data", help="Data set folder.",
