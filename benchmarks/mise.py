@@ -16,14 +16,25 @@ load average at the end of each row (the machine is shared: compare rows of one 
 The paper's own figures on this machine (reference Generator3D, same settings, same
 decoder size) are in the shared oracle notes and docs/performance.md.
 
-    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16]
+    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16] [--before OLD/src]
+
+`--before OLD/src` (an older vitocc, e.g. `git archive COMMIT src | tar -x -C OLD`) adds, for the
+shipped model on the 16 folder pictures of `benchmarks/startup.py`: the decoder runs once per shape,
+then both versions' MISE replay its logits (a query answers from the stored lattice) in interleaved
+repeats, so that the bookkeeping (MISE outside the decoder) and marching cubes of the two are timed
+on real shapes without the decoder's noise, and their lattices and faces compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 # Idle OpenMP threads sleep instead of spinning (as `vitocc mise` sets it): on a shared CPU
 # spinning threads made the decoder 2-3x slower. Read when torch loads, hence first.
@@ -100,6 +111,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--amp", choices=["off", "bf16"], default="off")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before", type=Path, help="src folder of an older vitocc: replay the shipped model's shapes")
+    parser.add_argument("--queries", action="store_true", help="where the shipped model's queries go; r0 16 against 32")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -108,6 +121,12 @@ def main() -> None:
     run_batch(decoder, 1, rng, args.amp)  # warm-up
     print(f"torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, amp {args.amp}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
+    if args.queries:
+        query_budget()
+        return
+    if args.before:
+        replay_shipped(args.before, args.batches, repeats=3)
+        return
     print("batch | s/shape | points/shape (min-max) | % of 129^3 | decoder s | bookkeeping s | "
           "marching cubes s | outside decoder | decoder points/s | faces | load")
     for b in args.batches:
@@ -116,6 +135,152 @@ def main() -> None:
               f"{100 * r['points_per_shape'] / DENSE:5.1f}% | {r['decoder_s']:.2f} | {r['bookkeeping_s']:.3f} | "
               f"{r['mc_s']:.3f} | {100 * r['outside_share']:.1f}% | {r['pts_per_s']:,.0f} | {r['faces']:,.0f} | "
               f"{os.getloadavg()[0]:.1f}   (analytic chair, not counted: {r['analytic_s']:.2f} s/shape)", flush=True)
+
+def load_module(path: Path, name: str):
+    """A module of an older vitocc from its file (its own imports resolve to this vitocc)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def shipped_model() -> tuple[torch.nn.Module, object, dict]:
+    """The shipped model, its codes of the 16 folder pictures of `benchmarks/startup.py`, and its default
+    MISE settings (keyword arguments of `mise`)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from startup import folder_pictures
+    from vitocc.data.transforms import image_to_tensor
+    from vitocc.generation import load_image
+    from vitocc.models import load_model
+
+    model, cfg = load_model(None)
+    g = cfg.generation
+    with tempfile.TemporaryDirectory() as tmp:
+        pictures = [load_image(p) for p in folder_pictures(Path(tmp))]
+    images = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
+    settings = {"resolution0": g.resolution0, "upsampling_steps": g.upsampling_steps, "threshold": g.threshold,
+                "padding": g.padding, "points_batch": g.points_batch}
+    with torch.inference_mode():
+        return model, model.encode(images), settings
+
+
+def shipped_logits() -> tuple[torch.Tensor, dict]:
+    """The 16 folder pictures' lattices (16, 129, 129, 129) float32 of the shipped model at its default
+    settings (logits where MISE queried), and those settings."""
+    model, c, settings = shipped_model()
+    with torch.inference_mode():
+        return mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **settings).values, settings
+
+
+def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
+    """(R+1, R+1, R+1) bool: the corners of the cells whose corners lie on both sides of t in values
+    (R+1, R+1, R+1): the points whose values marching cubes uses."""
+    inside, r = values > t, values.shape[0] - 1
+    corners = [(slice(d[0], d[0] + r), slice(d[1], d[1] + r), slice(d[2], d[2] + r)) for d in np.ndindex(2, 2, 2)]
+    some, every = torch.zeros((r,) * 3, dtype=torch.bool), torch.ones((r,) * 3, dtype=torch.bool)
+    for c in corners:
+        some |= inside[c]
+        every &= inside[c]
+    needed = torch.zeros_like(inside)
+    for c in corners:
+        needed[c] |= some & ~every
+    return needed
+
+
+def query_budget() -> None:
+    """Where the shipped model's queries go, by kind of lattice point, and what a coarser first level
+    (r0 16, 3 steps: the same 129^3 lattice) saves and loses."""
+    from pykdtree.kdtree import KDTree
+
+    model, c, settings = shipped_model()
+    t = logit(settings["threshold"])
+    queried = []
+
+    def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        queried.append((points, index))
+        return model.decode_flat(points, c, index)
+
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        default = mise(query, len(c.c), **settings)
+        t1 = time.perf_counter()
+        coarse = mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **dict(settings, resolution0=16, upsampling_steps=3))
+        seconds = {"default": t1 - t0, "coarse": time.perf_counter() - t1}
+    res = default.resolution
+    voxel = (1 + settings["padding"]) / res
+    kinds = np.zeros((4, 2), int)  # rows: level 0-1 points, edge midpoints, face centres, voxel centres; (queried, needed)
+    for points, index in queried:
+        ijk = torch.round((points / (1 + settings["padding"]) + 0.5) * res).long()
+        odd = (ijk % 2).sum(1)
+        for b in index.unique().tolist():
+            rows = index == b
+            need = needed_points(default.values[b], t)[ijk[rows, 0], ijk[rows, 1], ijk[rows, 2]]
+            for kind in range(4):
+                kinds[kind] += [int((odd[rows] == kind).sum()), int(need[odd[rows] == kind].sum())]
+    print(f"shipped model, 16 folder pictures, settings {settings}: {sum(default.n_queried):,} points queried")
+    for name, (n, need) in zip(("level 0-1 points", "finest: edge midpoints", "finest: face centres",
+                                "finest: voxel centres"), kinds):
+        print(f"   {name:24s} queried {n:9,d}  used by marching cubes {need:9,d} ({100 * need / max(n, 1):.0f}%)")
+    print(f"r0 16 with 3 steps: {sum(coarse.n_queried):,} points ({sum(coarse.n_queried) / sum(default.n_queried):.2f}x), "
+          f"MISE {seconds['coarse']:.1f} s against {seconds['default']:.1f} s")
+    for b in range(len(c.c)):
+        a = marching_cubes(default.values[b].numpy(), t, settings["padding"]).vertices
+        m = marching_cubes(coarse.values[b].numpy(), t, settings["padding"]).vertices
+        da, db = KDTree(m).query(a)[0], KDTree(a).query(m)[0]
+        print(f"   shape {b:2d}: points {default.n_queried[b]:7,d} -> {coarse.n_queried[b]:7,d}, symmetric mean nearest-vertex "
+              f"distance {(da.mean() + db.mean()) / 2 / voxel:.3f} voxel (max {max(da.max(), db.max()) / voxel:.1f})")
+
+
+def replay(values: torch.Tensor, padding: float):
+    """A query_fn answering each lattice point with its stored logit in values (B, R+1, R+1, R+1)."""
+    res = values.shape[-1] - 1
+
+    def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ijk = torch.round((points / (1.0 + padding) + 0.5) * res).long()
+        return values[index, ijk[:, 0], ijk[:, 1], ijk[:, 2]]
+    return query
+
+
+def replay_shipped(before: Path, batches: list[int], repeats: int) -> None:
+    """MISE bookkeeping and marching cubes of this vitocc and an older one on the shipped model's shapes."""
+    versions = {"now": (sys.modules["vitocc.generation.mise"].mise, marching_cubes),
+                "before": (load_module(before / "vitocc/generation/mise.py", "before_mise").mise,
+                           load_module(before / "vitocc/generation/meshing.py", "before_meshing").marching_cubes)}
+    values, settings = shipped_logits()
+    t, voxel = logit(settings["threshold"]), (1 + settings["padding"]) / (values.shape[-1] - 1)
+    print(f"shipped model, {len(values)} folder pictures, settings {settings}; MISE replays the stored logits; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for batch in batches:
+        clock = {(tag, stage): [] for tag in versions for stage in ("bookkeeping", "marching_cubes")}
+        same, moved = True, 0.0
+        for k in range(repeats):
+            meshes = {}
+            for tag in (list(versions) if k % 2 == 0 else list(versions)[::-1]):
+                run_mise, run_mc = versions[tag]
+                lattices, seconds = [], 0.0
+                for first in range(0, len(values), batch):
+                    part = values[first:first + batch]
+                    result = run_mise(replay(part, settings["padding"]), len(part), **settings)
+                    seconds += result.seconds_total - result.seconds_query
+                    lattices.append(result.values)
+                t0 = time.perf_counter()
+                meshes_of_tag = [run_mc(v.numpy(), t, settings["padding"]) for v in torch.cat(lattices)]
+                clock[tag, "marching_cubes"].append((time.perf_counter() - t0) / len(values))
+                clock[tag, "bookkeeping"].append(seconds / len(values))
+                meshes[tag] = torch.cat(lattices), meshes_of_tag
+            same &= torch.equal(meshes["now"][0], meshes["before"][0])
+            same &= all(np.array_equal(a.faces, b.faces) for a, b in zip(meshes["now"][1], meshes["before"][1]))
+            moved = max(moved, max(np.abs(a.vertices - b.vertices).max() for a, b in zip(meshes["now"][1], meshes["before"][1])))
+        print(f"batch {batch:2d}: " + "; ".join(_before_now(clock, stage) for stage in ("bookkeeping", "marching_cubes"))
+              + f"; same lattices and faces: {'yes' if same else 'NO'}, vertices within {moved / voxel:.1e} voxel; "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def _before_now(clock: dict, stage: str) -> str:
+    """'stage s/shape before B now N (B/N x)' from the medians of interleaved runs."""
+    before, now = statistics.median(clock["before", stage]), statistics.median(clock["now", stage])
+    return f"{stage} s/shape before {before:.4f} now {now:.4f} ({before / now:.2f}x)"
 
 if __name__ == "__main__":
     main()

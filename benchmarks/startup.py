@@ -10,7 +10,9 @@ Prints, in one run:
    RSS after each phase;
 3. a folder: the 6 examples plus 10 variants (mirrored, shifted); `vitocc reconstruct FOLDER -o DIR`
    interleaved with the one-picture command, so that (folder - one) / 15 is the time per picture
-   after the first; and in one process, seconds per picture of `reconstruct_images` after a warm-up.
+   after the first; and in one warm process, seconds per picture stage by stage (picture, encoder,
+   MISE decoder, MISE bookkeeping, marching cubes, the rest of generate_meshes, colour, writing),
+   interleaved with the older version when one is given.
 
     python benchmarks/startup.py [--repeats 3] [--skip-folder] [--before OLD/src]
 
@@ -206,29 +208,72 @@ def main() -> None:
                 print(f"   vitocc reconstruct FOLDER -o DIR{tag}: {median([w for w, _ in folder]):.2f} s median, peak "
                       f"{max(m for _, m in folder):.0f} MB ({' '.join(f'{w:.2f}' for w, _ in folder)}); per picture "
                       f"after the first, (folder - one picture) / {len(pictures) - 1}: {per:.2f} s")
-            in_process(pictures)
+            folder_stages(pictures, versions, args.repeats, tmp)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"\nlargest peak RSS of any child: {usage.ru_maxrss / 1024:.0f} MB; load average at the end "
           f"{os.getloadavg()[0]:.1f}")
 
 
-def in_process(pictures: list[Path]) -> None:
-    """Seconds per picture of reconstruct_images in one warm process, default settings."""
-    code = f"""
-import os, time, json
+STAGES_CHILD = """
+import json, os, sys, time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from vitocc.generation import reconstruct_images
+import torch
+from vitocc.data.transforms import image_to_tensor
+from vitocc.generation import generate_meshes, load_image, save_mesh
+from vitocc.generation.colour import colour_mesh
 from vitocc.models import load_model
 model, cfg = load_model(None)
-paths = {[str(p) for p in pictures]!r}
-reconstruct_images(paths[:1], model, cfg.generation)
+gen = cfg.generation
+paths, out = sys.argv[1:-1], sys.argv[-1]
+clock = dict.fromkeys(("picture", "encode", "mise_decoder", "mise_other", "marching_cubes", "mesh_rest", "colour",
+                       "write"), 0.0)
+def run(paths):
+    for first in range(0, len(paths), gen.batch_size):  # what reconstruct_images and the command do
+        t = time.perf_counter()
+        pictures = [load_image(p) for p in paths[first:first + gen.batch_size]]
+        x = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
+        clock["picture"] += time.perf_counter() - t
+        t = time.perf_counter()
+        meshes = generate_meshes(model, x, gen)
+        clock["mesh_rest"] += time.perf_counter() - t
+        for (mesh, info), picture in zip(meshes, pictures):
+            for stage in ("encode", "mise_decoder", "mise_other", "marching_cubes"):
+                clock[stage] += info.stages[stage]
+                clock["mesh_rest"] -= info.stages[stage]
+            t = time.perf_counter()
+            mesh = colour_mesh(mesh, picture, info.projection)
+            t1 = time.perf_counter()
+            save_mesh(mesh, os.path.join(out, "mesh.obj"))
+            clock["colour"] += t1 - t
+            clock["write"] += time.perf_counter() - t1
+run(paths[:1])
+for k in clock:
+    clock[k] = 0.0
 t = time.perf_counter()
-reconstruct_images(paths, model, cfg.generation)
-print(json.dumps((time.perf_counter() - t) / len(paths)))
+run(paths)
+clock["total"] = time.perf_counter() - t
+print(json.dumps({k: v / len(paths) for k, v in clock.items()}))
 """
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    print(f"   in one warm process, reconstruct_images of the {len(pictures)} (batch size of the model's config): "
-          f"{json.loads(proc.stdout.strip().splitlines()[-1]):.2f} s per picture")
+
+
+def folder_stages(pictures: list[Path], versions: dict[str, dict], repeats: int, out: Path) -> None:
+    """Seconds per picture of a folder in one warm process (after a warm-up picture), stage by stage, each
+    version in its own process, interleaved; `mesh_rest` is generate_meshes outside the named stages."""
+    runs: dict[str, list[dict]] = {tag: [] for tag in versions}
+    for _ in range(repeats):
+        for tag, env in versions.items():
+            proc = subprocess.run([sys.executable, "-c", STAGES_CHILD, *map(str, pictures), str(out)],
+                                  capture_output=True, text=True, env=env, check=True)
+            runs[tag].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    print(f"   in one warm process, s per picture (median of {repeats} interleaved runs; batch size of the model's config):")
+    stages = list(runs[""][0])
+    print("   " + " " * 10 + " ".join(f"{k:>14s}" for k in stages))
+    for tag, rows in runs.items():
+        print(f"   {tag or ' (now)':10s}" + " ".join(f"{median([r[k] for r in rows]):14.3f}" for k in stages))
+    if len(runs) > 1:
+        before, now = runs[" (before)"], runs[""]
+        print("   before / now, median of the per-run ratios: " + ", ".join(
+            f"{k} {median([b[k] / max(n[k], 1e-9) for b, n in zip(before, now)]):.2f}x" for k in stages))
 
 
 if __name__ == "__main__":
