@@ -188,6 +188,33 @@ def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
     return needed
 
 
+def corner_range(lattice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Largest and smallest corner value of every voxel of lattices (B, n+1, n+1, n+1): two (B, n, n, n)."""
+    n = lattice.shape[-1] - 1
+    corners = [lattice[:, i:i + n, j:j + n, k:k + n] for i, j, k in np.ndindex(2, 2, 2)]
+    return torch.stack(corners).amax(0), torch.stack(corners).amin(0)
+
+
+def coarse_margin(level0: torch.Tensor, t: float) -> None:
+    """A first level at half the resolution that refines every voxel with a corner within `margin` logits of
+    the threshold (on both sides): which of the default first level's mixed voxels it would leave out, from the default's
+    level-0 logits level0 (B, r0+1, r0+1, r0+1)."""
+    high, low = corner_range(level0)
+    mixed = (high >= t) & (low <= t)
+    coarse_high, coarse_low = corner_range(level0[:, ::2, ::2, ::2])
+    n = level0.shape[-1]
+    for margin in (0, 1, 2, 4, 6, 8):
+        refined = (coarse_high >= t - margin) & (coarse_low <= t + margin)
+        cover = refined.repeat_interleave(2, 1).repeat_interleave(2, 2).repeat_interleave(2, 3)
+        missed = (mixed & ~cover).flatten(1).sum(1)
+        points = torch.zeros(level0.shape, dtype=torch.bool)
+        points[:, ::2, ::2, ::2] = True
+        for i, j, k in np.ndindex(3, 3, 3):
+            points[:, i:n - 2 + i:2, j:n - 2 + j:2, k:n - 2 + k:2] |= refined
+        print(f"   first level r0/2, margin {margin} logits: {points.flatten(1).sum(1).float().mean():,.0f} first-level points "
+              f"per shape of {n ** 3:,}; shapes missing mixed r0 voxels {int((missed > 0).sum())} ({missed.tolist()})")
+
+
 def query_budget() -> None:
     """Where the shipped model's queries go, by kind of lattice point, and what a coarser first level
     (r0 16, 3 steps: the same 129^3 lattice) saves and loses."""
@@ -224,6 +251,8 @@ def query_budget() -> None:
         print(f"   {name:24s} queried {n:9,d}  used by marching cubes {need:9,d} ({100 * need / max(n, 1):.0f}%)")
     print(f"r0 16 with 3 steps: {sum(coarse.n_queried):,} points ({sum(coarse.n_queried) / sum(default.n_queried):.2f}x), "
           f"MISE {seconds['coarse']:.1f} s against {seconds['default']:.1f} s")
+    coarse_margin(default.values[:, ::2 ** settings["upsampling_steps"]][:, :, ::2 ** settings["upsampling_steps"]]
+                  [:, :, :, ::2 ** settings["upsampling_steps"]], t)
     for b in range(len(c.c)):
         a = marching_cubes(default.values[b].numpy(), t, settings["padding"]).vertices
         m = marching_cubes(coarse.values[b].numpy(), t, settings["padding"]).vertices
