@@ -98,8 +98,9 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
 
 
 def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> torch.Tensor:
-    """Split every active leaf (in place in `split`); returns (B, R+1, R+1, R+1) bool, the child lattice points.
+    """Split every active leaf (in place in `split`); returns bool of values' shape, the child lattice points.
 
+    values (B, n+1, n+1, n+1) and split: the whole lattice or a window of it on level-0 voxels (`_crop`).
     A leaf is split at most once per round, as in the reference (children wait for the
     next round's values).
     """
