@@ -107,15 +107,16 @@ class OccupancyNetwork(nn.Module):
         return ShapeCode(c, maps, projection.float(), camera)
 
     def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
-        """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F)."""
+        """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F).
+
+        Ragged points are taken run by run of equal `index` (MISE sends each shape's points as
+        one run), each run projected and sampled as a batch of one: no gather of a camera per
+        point and no scatter of the features back."""
         if index is None:
             return proj.sample_maps(code.maps, proj.project(points.float(), code.projection))
-        uv = proj.project(points.float(), code.projection[index])
-        out = uv.new_empty(len(points), sum(m.shape[1] for m in code.maps), dtype=code.maps[0].dtype)
-        for k in torch.unique(index).tolist():
-            rows = (index == k).nonzero().squeeze(1)
-            out[rows] = proj.sample_maps(tuple(m[k:k + 1] for m in code.maps), uv[rows][None])[0]
-        return out
+        shapes, counts = torch.unique_consecutive(index, return_counts=True)
+        runs = zip(shapes.tolist(), points.split(counts.tolist()))
+        return torch.cat([self._local(run[None], code[k:k + 1], None)[0] for k, run in runs])
 
     def _decode_pixel_aligned(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
         if torch.is_grad_enabled():
