@@ -6,12 +6,15 @@
 # paper's uniform draws and the threshold its 0.2: near-surface draws need a kd-tree query per
 # shape the first time it is seen, which would eat a short budget.
 #
-#   bash benchmarks/encoder_ablation.sh DATA REAL_SPLIT OUT [BUDGET=300] [SEED=0]
+#   bash benchmarks/encoder_ablation.sh DATA REAL_SPLIT OUT [BUDGET=300] [SEED=0] [NAMES]
 #
-# DATA: a `vitocc synth` set; REAL_SPLIT: the 35 real meshes through `vitocc build-dataset`.
+# DATA: a `vitocc synth` set; REAL_SPLIT: the 35 real meshes through `vitocc build-dataset`;
+# NAMES: some of the configurations below, comma-separated (default: all six).
 # Run it alone on the machine: a budget in seconds means nothing beside another job.
 set -euo pipefail
 data=$1; real=$2; out=$3; budget=${4:-300}; seed=${5:-0}
+all=hybrid-pixel-pretrained,hybrid-global-pretrained,hybrid-pixel-scratch,lite0-global-pretrained,resnet18-global-scratch,vit-tiny-global-scratch
+names=${6:-$all}
 here="$(cd "$(dirname "$0")" && pwd)"
 common=(--config hybrid-pixel-cpu --data "$data" --gpu -1 --max-time "$budget"
         --set training.schedule=constant --set training.warmup_steps=100 --set training.max_steps=100000
@@ -25,8 +28,8 @@ declare -A configs=(
   [resnet18-global-scratch]="model.encoder=resnet18 model.pixel_aligned=false model.pretrained=false"
   [vit-tiny-global-scratch]="model.encoder=vit_tiny_patch16_224 model.pixel_aligned=false model.pretrained=false"
 )
-for name in hybrid-pixel-pretrained hybrid-global-pretrained hybrid-pixel-scratch lite0-global-pretrained \
-            resnet18-global-scratch vit-tiny-global-scratch; do
+for name in ${names//,/ }; do
+  [ -n "${configs[$name]+set}" ] || { echo "unknown configuration $name (one of $all)" >&2; exit 2; }
   run="$out/$name-s$seed"
   sets=()
   for kv in ${configs[$name]}; do sets+=(--set "$kv"); done
