@@ -110,7 +110,7 @@ def check_outputs(outputs: Iterable[str | os.PathLike], inputs: Iterable[str | o
             raise UserError(f"{path} is a folder, not a file")
         if path.exists() and not overwrite:
             raise UserError(f"{path} exists", "pass --overwrite to replace it, or choose another name")
-        parent = next(p for p in real.parents if p.exists())
+        parent = next(p for p in path.parents if p.exists())  # as the user wrote it (the last one, . or /, exists)
         if not parent.is_dir():
             raise UserError(f"cannot write {path}: {parent} is a file, not a folder")
         if not os.access(parent, os.W_OK | os.X_OK):

@@ -291,14 +291,23 @@ def _run_pool(todo: Sequence[ModelTask], make_source: SourceFn, counts: Counts, 
 
     # fork starts workers at once and shares the parent's imports; spawn where fork is missing.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_ignore_ctrl_c)
+    try:
         futures = {pool.submit(build_one, task, make_source, counts): task for task in todo}
-        try:
-            for future in as_completed(futures):
-                done(futures[future], future.result())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    finally:
+        # One shutdown: a second one (a `with` block's, after an interrupt) reset cancel_futures before the
+        # pool read it, and a Ctrl-C then waited for every remaining model. Now it waits for those in progress.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_ctrl_c() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it cancels what has not started and waits for the models in
+    progress); a worker that took it would report it as that model's failure and go on with the next one."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _progress(show: bool):

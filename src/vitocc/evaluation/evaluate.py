@@ -277,7 +277,11 @@ def _run_jobs(jobs: list[ShapeJob], settings: EvalSettings, workers: int, index:
 
 
 def _init_worker() -> None:
+    import signal
+
     os.environ["OMP_NUM_THREADS"] = "1"  # read by pykdtree's OpenMP when it is first imported
+    # Ctrl-C is the parent's: it cancels the shapes not started; an idle worker that took it would print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _generate_missing(run_dir: Path, split: str, root: Path, missing: list[ShapeJob], device: torch.device | str | None,
