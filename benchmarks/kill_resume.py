@@ -14,7 +14,8 @@ A kill point is a delay after the start, spread evenly over the uninterrupted ru
 after the interpreter's start-up (measured with `vitocc --version`). After each kill no
 temporary file (`.NAME.*.tmp*`) may be left once the rerun has finished, and every file that
 exists right after the kill must be complete (the rerun's comparison checks its bytes).
-Prints one row per command: kill points, how many reruns matched, times.
+Prints one row per command: kill points, how many of them found the command still running (a
+kill after the end tests nothing), how many reruns matched, times.
 
     python benchmarks/kill_resume.py [--points 5] [--only synth,mise] [--keep DIR]
 """
@@ -143,21 +144,25 @@ def startup_seconds() -> float:
     return time.perf_counter() - start
 
 
-def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, float, list[str]]:
-    """(kill points, matching reruns, seconds of the uninterrupted run, problems)."""
+def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int, float, list[str]]:
+    """(kill points, kills that found the command still running, matching reruns, seconds of the uninterrupted
+    run, problems). A kill point the command outlived tests nothing: the table counts the real kills apart."""
     startup = startup_seconds()
     reference = work / f"{case.name}-reference"
     start = time.perf_counter()
     subprocess.run(case.command(reference), check=True)
     seconds = time.perf_counter() - start
     expected = case.result(reference)
-    matched, problems = 0, []
+    killed, matched, problems = 0, 0, []
     for k in range(points):
         out = work / f"{case.name}-kill{k}"
         proc = subprocess.Popen(case.command(out), start_new_session=True)
         time.sleep(startup + (seconds - startup) * (k + 1) / (points + 1))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+            killed += 1
+        else:
+            problems.append(f"kill {k}: the command had ended before its kill point")
         proc.wait()
         finish = subprocess.run((case.rerun or case.command)(out), capture_output=True, text=True)
         leftovers = temporaries(out)
@@ -169,7 +174,7 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, floa
             problems.append(f"kill {k}: result differs from the uninterrupted run")
         else:
             matched += 1
-    return points, matched, seconds, problems
+    return points, killed, matched, seconds, problems
 
 
 def main() -> None:
@@ -184,12 +189,12 @@ def main() -> None:
     try:
         prepare(work)
         chosen = [c for c in cases(work) if not args.only or c.name in args.only.split(",")]
-        print("| command | kill points | reruns matching | uninterrupted run (s) |")
-        print("|---|---|---|---|")
+        print("| command | kill points | killed mid-run | reruns matching | uninterrupted run (s) |")
+        print("|---|---|---|---|---|")
         failed = False
         for case in chosen:
-            points, matched, seconds, problems = kill_and_resume(case, work, args.points)
-            print(f"| {case.name} | {points} | {matched} | {seconds:.1f} |", flush=True)
+            points, killed, matched, seconds, problems = kill_and_resume(case, work, args.points)
+            print(f"| {case.name} | {points} | {killed} | {matched} | {seconds:.1f} |", flush=True)
             for problem in problems:
                 print(f"    {case.name}: {problem}", flush=True)
             failed |= matched != points

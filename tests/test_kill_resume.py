@@ -14,4 +14,4 @@ def test_killed_train_mise_and_evaluate_resume_to_the_same_result(tmp_path):
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "command" not in line]
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert [row.split(" | ")[0][2:] for row in rows] == ["train", "mise", "evaluate"]
-    assert all(row.split(" | ")[1:3] == ["1", "1"] for row in rows), rows
+    assert all(row.split(" | ")[1:4] == ["1", "1", "1"] for row in rows), rows  # 1 point, killed mid-run, matched
