@@ -52,6 +52,7 @@ class Case:
     max_file_bytes: int | None = None
 
 
+TINY_SYNTH = ["--classes", "chair", "--views", "1", "--points", "1000", "--shapes-per-class", "3"]
 CASES = [
     Case("preview onto the input picture", ["reconstruct", "car.png", "-o", "car.obj", "--preview", "car.png"]),
     Case("-o onto an existing mesh", ["reconstruct", "car.png", "-o", "existing.obj"]),
@@ -63,8 +64,7 @@ CASES = [
     Case("the car cut off by the border, gradient background", ["reconstruct", "cut_gradient.png", "-o", "cg.obj"]),
     Case("the car cut off by the border, plain background", ["reconstruct", "cut_plain.png", "-o", "cp.obj"]),
     Case("split summing to 120", ["build-dataset", "meshes", "--split", "50/60/10", "--dest", "d"]),
-    Case("2 shapes per class", ["synth", "--shapes-per-class", "2", "--classes", "chair", "--views", "1", "--points",
-                                "1000", "--dest", "syn"]),
+    Case("2 shapes per class", ["synth", "--dest", "syn", *TINY_SYNTH[:6], "--shapes-per-class", "2"]),
     Case("unknown categories", ["download", "shapenet", "--categories", "notaclass,xyz", "--dest", "dl"]),
     Case("unknown categories, local zip", ["download", "shapenet", "--url", "file:sn.zip", "--categories",
                                            "notaclass,xyz", "--dest", "dl"]),
@@ -93,6 +93,8 @@ CASES = [
     Case("evaluate of a run whose data is missing", ["evaluate", "nockpt"]),
     Case("bare vitocc", []),
     Case("Ctrl-C during a folder", ["reconstruct", "folder", "-o", "folder_out"], ctrl_c_after=17.0),
+    Case("Ctrl-C during synth with 2 workers", ["synth", "--dest", "syn", "--classes", "chair", "--shapes-per-class",
+                                                "300", "--workers", "2"], ctrl_c_after=8.0),
     Case("a 30000x30000 PNG (decompression bomb)", ["reconstruct", "bomb.png", "-o", "bomb.obj"]),
     Case("a YAML config with a Python tag", ["config", "evil.yaml"]),
     Case("a zip member with '..'", ["download", "shapenet", "--url", "file:dots.zip", "--dest", "dl"]),
@@ -100,8 +102,8 @@ CASES = [
     Case("train --out onto a file", ["train", "--out", "car.png", "--gpu", "-1", "--data", "syn3"]),
     Case("build-dataset --dest onto a file", ["build-dataset", "meshes", "--dest", "car.png"]),
     Case("build-dataset --dest above MESH_DIR", ["build-dataset", "meshes", "--dest", "."]),
-    Case("synth --preview onto an existing file", ["synth", "--dest", "syn", "--preview", "car.png"]),
-    Case("synth over a build-dataset folder", ["synth", "--dest", "built"]),
+    Case("synth --preview onto an existing file", ["synth", "--dest", "syn", "--preview", "car.png", *TINY_SYNTH]),
+    Case("synth over a build-dataset folder", ["synth", "--dest", "built", *TINY_SYNTH]),
     Case("--split that is not a split", ["mise", "nockpt", "--split", "xyz"]),
     Case("--gpu -2", ["reconstruct", "car.png", "-o", "g.obj", "--gpu", "-2"]),
     Case("serve --port 99999", ["serve", "--port", "99999"]),
@@ -200,11 +202,12 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def disk_changes(before: dict[str, bytes], after: dict[str, bytes]) -> str:
-    """'car.png changed; out/car.obj added' (at most 4 names per kind), or 'nothing'."""
+    """'car.png changed; out/car.obj added', or for more than 3 files '120 added (a, b, c ...)'; or 'nothing'."""
     kinds = [("changed", [p for p in before if p in after and before[p] != after[p]]),
              ("removed", [p for p in before if p not in after]),
              ("added", [p for p in after if p not in before])]
-    parts = [f"{', '.join(paths[:4])}{' ...' if len(paths) > 4 else ''} {kind}" for kind, paths in kinds if paths]
+    parts = [f"{', '.join(paths)} {kind}" if len(paths) <= 3 else f"{len(paths)} {kind} ({', '.join(paths[:3])} ...)"
+             for kind, paths in kinds if paths]
     return "; ".join(parts) or "nothing"
 
 
@@ -247,16 +250,17 @@ def run_case(case: Case, src: Path, fixtures: Path, timeout: float) -> Outcome:
 
         start = time.perf_counter()
         proc = subprocess.Popen([*prefix, sys.executable, "-m", "vitocc", *case.args], cwd=work, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=child_setup)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=child_setup,
+                                start_new_session=True)  # its own group: a timeout ends its workers too
         if case.ctrl_c_after is not None:
             try:
                 proc.wait(case.ctrl_c_after)
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGINT)  # to the whole group, workers included, as a terminal does
         try:
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
             out += f"\n(killed after {timeout:.0f} s)"
         seconds = time.perf_counter() - start
