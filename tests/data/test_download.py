@@ -305,6 +305,20 @@ def test_bad_categories_and_an_unreachable_host_fail_before_any_request(tmp_path
     assert time.perf_counter() - start < 10 and not any(tmp_path.iterdir())
 
 
+def test_a_host_that_refuses_the_first_contact_fails_at_once_naming_it(tmp_path):
+    """Nothing listens on the port (a wrong URL, or offline behind a resolver): one line in a second, not the
+    default policy's 8 retries over 3 minutes. Failures after the first contact are still retried (the resume tests)."""
+    import socket
+
+    with socket.socket() as closed:  # a port that was free a moment ago: connecting to it is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(UserError, match=f"cannot reach 127.0.0.1:{port}: connection refused"):
+        fetch_dataset(SHAPENET, tmp_path, url=f"http://127.0.0.1:{port}/dataset_small_v1.1.zip")
+    assert time.perf_counter() - start < 10 and not any(tmp_path.iterdir())
+
+
 def test_subsets_extend_metadata_and_never_shorten_a_whole_class(archive, tmp_path):
     src, zip_path, _ = archive
     root = tmp_path / "ShapeNet"

@@ -11,6 +11,7 @@ when its sha256 matches). The same ranged reader serves the selective mode
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -158,9 +159,30 @@ def check_host(url: str) -> None:
                         "check the connection; a rerun resumes the download") from None
 
 
+# Refusals the system reports at once on a first contact: nothing listens there, or no route leads there (offline).
+_UNREACHABLE = (errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH)
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """'connection refused', 'network is unreachable' ... when the chain of `exc` (requests wraps urllib3, which
+    wraps the socket's error) holds one of _UNREACHABLE; None for other failures (timeouts, drops, 5xx)."""
+    todo, seen = [exc], set()
+    while todo:
+        cause = todo.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
+            return os.strerror(cause.errno).lower()
+        todo += [getattr(cause, "reason", None), cause.__cause__, cause.__context__,
+                 *(a for a in cause.args if isinstance(a, BaseException))]
+    return None
+
+
 def probe(session: requests.Session, url: str, retry: RetryPolicy) -> RemoteFile:
     """HEAD `url` (with retries): its size, ETag and Last-Modified. A host whose name does not
-    resolve (no network) fails at once, not after the retries."""
+    resolve, or that refuses or cannot be routed to on this first contact (offline, a wrong URL),
+    fails at once, naming it, not after minutes of retries; timeouts and 5xx answers are retried."""
     check_host(url)
     backoff = _Backoff(retry, f"HEAD {url}")
     while True:
@@ -169,6 +191,9 @@ def probe(session: requests.Session, url: str, retry: RetryPolicy) -> RemoteFile
             _check_status(resp, url)
             break
         except _TRANSIENT as exc:
+            if backoff.failures == 0 and (reason := unreachable_reason(exc)):
+                raise UserError(f"cannot reach {urllib.parse.urlparse(url).netloc}: {reason}",
+                                "check the URL and the connection; a rerun resumes the download") from None
             backoff.failed(exc)
     if "Content-Length" not in resp.headers:
         raise UserError(f"{url}: the server does not report the file size",
