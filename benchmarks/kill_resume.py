@@ -15,7 +15,8 @@ after the interpreter's start-up (measured with `vitocc --version`). After each 
 temporary file (`.NAME.*.tmp*`) may be left once the rerun has finished, and every file that
 exists right after the kill must be complete (the rerun's comparison checks its bytes).
 Prints one row per command: kill points, how many of them found the command still running (a
-kill after the end tests nothing), how many reruns matched, times.
+kill after the end tests nothing), how many left part of the result on disk (files other than at the
+start, but not the finished run's), how many reruns matched, times.
 
     python benchmarks/kill_resume.py [--points 5] [--only synth,mise] [--keep DIR]
 """
@@ -52,6 +53,11 @@ def files(root: Path, skip: set[str] = VOLATILE) -> dict[str, bytes]:
     """Relative path -> bytes of every file under `root`, volatile records aside."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and p.name not in skip}
+
+
+def layout_of(root: Path) -> set[tuple[str, int]]:
+    """(relative path, size) of every file under `root`, temporaries included: what a kill left behind."""
+    return {(str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
 def temporaries(root: Path) -> list[str]:
@@ -122,7 +128,7 @@ def prepare(work: Path) -> None:
     subprocess.run(vitocc("synth", "--dest", str(work / "synth"), "--shapes-per-class", "3", "--views", "2",
                           "--points", "3000", "--classes", "chair,table", "--workers", "1"), check=True)
     big = work / "synth-zip"  # a larger set for the archive, so that extraction takes a while
-    subprocess.run(vitocc("synth", "--dest", str(big), "--shapes-per-class", "8", "--views", "24",
+    subprocess.run(vitocc("synth", "--dest", str(big), "--shapes-per-class", "30", "--views", "24",
                           "--points", "100000", "--classes", "chair,table", "--workers", "2"), check=True)
     with zipfile.ZipFile(work / "synth.zip", "w") as archive:
         for path in sorted(big.rglob("*")):
@@ -144,19 +150,22 @@ def startup_seconds() -> float:
     return time.perf_counter() - start
 
 
-def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int, float, list[str]]:
-    """(kill points, kills that found the command still running, matching reruns, seconds of the uninterrupted
-    run, problems). A kill point the command outlived tests nothing: the table counts the real kills apart."""
+def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int, int, float, list[str]]:
+    """(kill points, kills that found the command still running, kills that changed the output but did not finish it,
+    matching reruns, seconds of the uninterrupted run, problems). A kill point the command outlived tests nothing,
+    and one before the first file tests little: the table counts both apart."""
     startup = startup_seconds()
     reference = work / f"{case.name}-reference"
     start = time.perf_counter()
     subprocess.run(case.command(reference), check=True)
     seconds = time.perf_counter() - start
-    expected = case.result(reference)
-    killed, matched, problems = 0, 0, []
+    expected, finished = case.result(reference), layout_of(reference)
+    killed, partial, matched, problems = 0, 0, 0, []
     for k in range(points):
         out = work / f"{case.name}-kill{k}"
-        proc = subprocess.Popen(case.command(out), start_new_session=True)
+        command = case.command(out)  # mise and evaluate: copies the trained run into `out` first
+        initial = layout_of(out)
+        proc = subprocess.Popen(command, start_new_session=True)
         time.sleep(startup + (seconds - startup) * (k + 1) / (points + 1))
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -164,6 +173,8 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int,
         else:
             problems.append(f"kill {k}: the command had ended before its kill point")
         proc.wait()
+        left = layout_of(out)
+        partial += left not in (initial, finished)
         finish = subprocess.run((case.rerun or case.command)(out), capture_output=True, text=True)
         leftovers = temporaries(out)
         if finish.returncode != 0:
@@ -174,7 +185,7 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int,
             problems.append(f"kill {k}: result differs from the uninterrupted run")
         else:
             matched += 1
-    return points, killed, matched, seconds, problems
+    return points, killed, partial, matched, seconds, problems
 
 
 def main() -> None:
@@ -189,12 +200,12 @@ def main() -> None:
     try:
         prepare(work)
         chosen = [c for c in cases(work) if not args.only or c.name in args.only.split(",")]
-        print("| command | kill points | killed mid-run | reruns matching | uninterrupted run (s) |")
-        print("|---|---|---|---|---|")
+        print("| command | kill points | killed mid-run | partial result left | reruns matching | uninterrupted run (s) |")
+        print("|---|---|---|---|---|---|")
         failed = False
         for case in chosen:
-            points, killed, matched, seconds, problems = kill_and_resume(case, work, args.points)
-            print(f"| {case.name} | {points} | {killed} | {matched} | {seconds:.1f} |", flush=True)
+            points, killed, partial, matched, seconds, problems = kill_and_resume(case, work, args.points)
+            print(f"| {case.name} | {points} | {killed} | {partial} | {matched} | {seconds:.1f} |", flush=True)
             for problem in problems:
                 print(f"    {case.name}: {problem}", flush=True)
             failed |= matched != points
