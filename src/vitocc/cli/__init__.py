@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(2)
             ctx = getattr(exc, "ctx", None)
             cmd = ctx.command_path if ctx else "vitocc"
-            _fail(f"{exc.format_message()} (see '{cmd} --help')", 2)
+            _fail(f"{exc.format_message().rstrip('.')} (see '{cmd} --help')", 2)
         if verbose:
             raise
         _fail(f"{_first_line(exc)} (unexpected; run with --verbose for the traceback)", 1)
