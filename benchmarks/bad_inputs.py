@@ -38,6 +38,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVE_ESCAPE = Path("/tmp/vitocc_bad_inputs_escape.txt")  # where the absolute-path zip member points
+CONFIG = "model:\n  encoder: resnet18\n"  # a run's config.yaml that older trees read too (no newer keys)
 
 
 @dataclass
@@ -70,6 +71,8 @@ CASES = [
                                            "notaclass,xyz", "--dest", "dl"]),
     Case("a host that does not resolve", ["download", "shapenet", "--url", "https://no-such-host.invalid/s.zip",
                                           "--dest", "dl"]),
+    Case("a server that refuses the connection", ["download", "shapenet", "--url", "http://127.0.0.1:9/s.zip",
+                                                  "--dest", "dl"]),
     Case("-o onto a folder", ["reconstruct", "car.png", "-o", "existingdir.obj"]),
     Case("-o into a read-only folder", ["reconstruct", "car.png", "-o", "locked/car.obj"], unprivileged=True),
     Case("-o under a file", ["reconstruct", "car.png", "-o", "car.png/car.obj"]),
@@ -92,7 +95,7 @@ CASES = [
     Case("mise of a run without checkpoints", ["mise", "nockpt"]),
     Case("evaluate of a run whose data is missing", ["evaluate", "nockpt"]),
     Case("bare vitocc", []),
-    Case("Ctrl-C during a folder", ["reconstruct", "folder", "-o", "folder_out"], ctrl_c_after=17.0),
+    Case("Ctrl-C during a folder", ["reconstruct", "folder", "-o", "folder_out"], ctrl_c_after=12.0),
     Case("Ctrl-C during synth with 2 workers", ["synth", "--dest", "syn", "--classes", "chair", "--shapes-per-class",
                                                 "300", "--workers", "2"], ctrl_c_after=8.0),
     Case("a 30000x30000 PNG (decompression bomb)", ["reconstruct", "bomb.png", "-o", "bomb.obj"]),
@@ -115,7 +118,7 @@ def make_fixtures(root: Path) -> None:
     car = Image.open(REPO / "examples" / "car.png").convert("RGB")
     car.save(root / "car.png")
     (root / "folder").mkdir()
-    for k in range(16):
+    for k in range(48):
         car.save(root / "folder" / f"car{k:02d}.png")
     _cut_off_cars(np.asarray(car), root)
     Image.new("RGB", (1, 1), (10, 20, 30)).save(root / "one.png")
@@ -136,10 +139,9 @@ def make_fixtures(root: Path) -> None:
     (root / "syn3").mkdir()
     (root / "evil.yaml").write_text("model: !!python/object/apply:os.system ['touch PWNED']\n")
     _zips(root)
-    config = REPO / "src" / "vitocc" / "assets" / "model" / "config.yaml"
     for run in ("evaluated", "nockpt"):
         (root / run).mkdir()
-        shutil.copy(config, root / run / "config.yaml")
+        (root / run / "config.yaml").write_text(CONFIG)
     per_class = root / "evaluated" / "evaluation" / "test" / "per_class.csv"
     per_class.parent.mkdir(parents=True)
     per_class.write_text("class_id,class,n_shapes,n_empty,iou,chamfer_l1_x10\n03001627,chair,2,0,0.5,0.3\n,mean,2,0,0.5,0.3\n")
@@ -176,7 +178,7 @@ def _checkpoints(root: Path) -> None:
         (root / name).mkdir()
         (root / name / "model.safetensors").write_bytes(data)
         if name != "noconfig":
-            shutil.copy(shipped / "config.yaml", root / name / "config.yaml")
+            (root / name / "config.yaml").write_text(CONFIG)
 
 
 def _zips(root: Path) -> None:
@@ -217,15 +219,18 @@ NOTABLE = ("error", "warning", "interrupted", "traceback")  # the lines a cell s
 @dataclass
 class Outcome:
     code: int
-    lines: list[str]
+    lines: list[str]  # the messages
     seconds: float
     disk: str
+    other: int = 0  # blank lines, progress bars and help panels around them
 
     def cell(self) -> str:
         notable = [line for line in self.lines if any(word in line.lower() for word in NOTABLE)]
         shown = (notable or self.lines[:1] or ["(no output)"])[:3]
         text = " / ".join(line if len(line) <= 320 else line[:317] + "..." for line in shown)
-        more = f" (+{len(self.lines) - len(shown)} more lines)" if len(self.lines) > len(shown) else ""
+        counts = [f"+{len(self.lines) - len(shown)} more lines"] if len(self.lines) > len(shown) else []
+        counts += [f"{self.other} blank, progress-bar or help lines"] if self.other else []
+        more = f" ({', '.join(counts)})" if counts else ""
         text = text.replace("|", "\\|").replace("`", "'")
         return f"**{self.code}**, {self.seconds:.1f} s: `{text}`{more}; disk: {self.disk}"
 
@@ -267,8 +272,9 @@ def run_case(case: Case, src: Path, fixtures: Path, timeout: float) -> Outcome:
         disk = disk_changes(before, snapshot(work))
         if ARCHIVE_ESCAPE.exists():
             disk += f"; {ARCHIVE_ESCAPE} written outside"
-        lines = [line.strip() for line in out.splitlines()]
-        return Outcome(proc.returncode, [line for line in lines if line and not _decoration(line)], seconds, disk)
+        lines = [line.strip() for line in out.rstrip("\n").splitlines()]
+        messages = [line for line in lines if line and not _decoration(line)]
+        return Outcome(proc.returncode, messages, seconds, disk, len(lines) - len(messages))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
