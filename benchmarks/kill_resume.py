@@ -10,8 +10,9 @@ Commands and what "the same result" means for each:
     mise           every mesh byte-identical (stats.json aside: it records times)
     evaluate       per_shape.csv equal row for row
 
-A kill point is a delay after the start, spread evenly over the uninterrupted run's duration
-after the interpreter's start-up (measured with `vitocc --version`). After each kill no
+A kill point is a delay after the start, spread evenly over the part of the uninterrupted run
+that writes: from its first change to the output to 85% of the way to its end (before, the
+command is starting up or loading and has written nothing). After each kill no
 temporary file (`.NAME.*.tmp*`) may be left once the rerun has finished, and every file that
 exists right after the kill must be complete (the rerun's comparison checks its bytes).
 Prints one row per command: kill points, how many of them found the command still running (a
@@ -143,22 +144,30 @@ def prepare(work: Path) -> None:
     subprocess.run(cases(work)[3].command(work / "run"), check=True)
 
 
-def startup_seconds() -> float:
-    """Seconds `python -m vitocc` takes to start and exit: kill points before that would test nothing."""
+def timed_reference(case: Case, reference: Path) -> tuple[float, float]:
+    """Run the command uninterrupted into `reference`: (seconds until it first changed its output, seconds until it
+    ended). Kill points go between the two: before, the command is starting or loading and has written nothing."""
+    command = case.command(reference)
+    initial = layout_of(reference)
     start = time.perf_counter()
-    subprocess.run(vitocc("--version"), check=True, capture_output=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(command)
+    first = None
+    while proc.poll() is None:
+        if first is None and layout_of(reference) != initial:
+            first = time.perf_counter() - start
+        time.sleep(0.05)
+    end = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, command)
+    return (end / 2 if first is None else first), end
 
 
 def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int, int, float, list[str]]:
     """(kill points, kills that found the command still running, kills that changed the output but did not finish it,
-    matching reruns, seconds of the uninterrupted run, problems). A kill point the command outlived tests nothing,
-    and one before the first file tests little: the table counts both apart."""
-    startup = startup_seconds()
+    matching reruns, seconds of the uninterrupted run, problems). A kill point the command outlived tests nothing:
+    the table counts the real kills apart, and those that left part of the result on disk."""
     reference = work / f"{case.name}-reference"
-    start = time.perf_counter()
-    subprocess.run(case.command(reference), check=True)
-    seconds = time.perf_counter() - start
+    first, seconds = timed_reference(case, reference)
     expected, finished = case.result(reference), layout_of(reference)
     killed, partial, matched, problems = 0, 0, 0, []
     for k in range(points):
@@ -166,7 +175,8 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int,
         command = case.command(out)  # mise and evaluate: copies the trained run into `out` first
         initial = layout_of(out)
         proc = subprocess.Popen(command, start_new_session=True)
-        time.sleep(startup + (seconds - startup) * (k + 1) / (points + 1))
+        # Spread over the first 85% of the writing: a rerun that starts warm ends sooner than the reference.
+        time.sleep(first + 0.85 * (seconds - first) * (k + 0.5) / points)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             killed += 1

@@ -116,6 +116,28 @@ def test_mise_generates_a_split_and_resumes(tiny_run, box_dataset, capsys):
     assert stats["generated"] == 2 and stats["dense_points"] == 17**3
 
 
+def test_mise_interrupted_while_writing_a_shape_resumes_with_every_input_picture(tiny_run, tmp_path, monkeypatch):
+    """A shape's mesh is its 'done' mark: stopped when the input picture of a shape is to be written (KeyboardInterrupt
+    stands for the kill), the rerun must still write that picture. With the mesh written first, the rerun skipped
+    the shape and its picture was never written (found by benchmarks/kill_resume.py)."""
+    import vitocc.io
+
+    data = write_box_dataset(tmp_path / "data", {"03001627": "chair"}, models_per_class=8, n_points=256, n_views=1)
+    run = tmp_path / "run"
+
+    def stop(path, content):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vitocc.io, "write_bytes", stop)  # the first shape's input picture
+    with pytest.raises(KeyboardInterrupt):
+        generate_split(plan_split(run, "test", source=tiny_run, data=data))
+    monkeypatch.undo()
+    generate_split(plan_split(run, "test", source=tiny_run, data=data))
+    out = run / "generation" / "test"
+    meshes = sorted(p.stem for p in out.glob("meshes/*/*.obj"))
+    assert meshes and meshes == sorted(p.stem for p in out.glob("inputs/*/*.jpg"))
+
+
 def test_simplification_refinement_and_field_normals_with_the_model(tiny_run, tmp_path):
     from vitocc.generation import generate_meshes, save_mesh
     from vitocc.models import load_model

@@ -116,10 +116,12 @@ def _generate_batch(plan: SplitPlan, gen: GenerationConfig, keys: list[int],
                                                          gen, plan.device)):
         t1 = time.perf_counter()
         shape = plan.dataset.shapes[item["index"]]
-        save_mesh(mesh, plan.run.mesh(plan.split, shape.class_id, shape.model_id))
+        # The mesh last: a rerun skips the shapes whose mesh exists, so a process killed between the two writes
+        # must leave the mesh missing (redone, input rewritten), not the input (never written again).
         picture = shape.folder / data.img_folder / layout.image_name(data.test_view)
         write_bytes(plan.run.input_picture(plan.split, shape.class_id, shape.model_id, picture.suffix),
                     picture.read_bytes())
+        save_mesh(mesh, plan.run.mesh(plan.split, shape.class_id, shape.model_id))
         info.stages["write"] = time.perf_counter() - t1
         for stage, value in info.stages.items():
             seconds[stage] += value
