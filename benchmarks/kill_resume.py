@@ -10,9 +10,9 @@ Commands and what "the same result" means for each:
     mise           every mesh byte-identical (stats.json aside: it records times)
     evaluate       per_shape.csv equal row for row
 
-A kill point is a delay after the start, spread evenly over the part of the uninterrupted run
-that writes: from its first change to the output to 85% of the way to its end (before, the
-command is starting up or loading and has written nothing). After each kill no
+A kill point is a delay after the killed run's first change to its output (before, it is
+starting up or loading and has written nothing; that time varies with the machine's load), spread
+evenly over 80% of the uninterrupted run's span from its first change to its end. After each kill no
 temporary file (`.NAME.*.tmp*`) may be left once the rerun has finished, and every file that
 exists right after the kill must be complete (the rerun's comparison checks its bytes).
 Prints one row per command: kill points, how many of them found the command still running (a
@@ -175,16 +175,18 @@ def kill_and_resume(case: Case, work: Path, points: int) -> tuple[int, int, int,
         command = case.command(out)  # mise and evaluate: copies the trained run into `out` first
         initial = layout_of(out)
         proc = subprocess.Popen(command, start_new_session=True)
-        # Spread over the first 85% of the writing: a rerun that starts warm ends sooner than the reference.
-        time.sleep(first + 0.85 * (seconds - first) * (k + 0.5) / points)
-        if proc.poll() is None:
+        while proc.poll() is None and layout_of(out) == initial:  # its own start-up: it varies with the load
+            time.sleep(0.02)
+        # Then spread over 80% of the reference's writing span (a warm run may write faster than the reference).
+        time.sleep(0.8 * (seconds - first) * (k + 0.5) / points)
+        running = proc.poll() is None
+        if running:
             os.killpg(proc.pid, signal.SIGKILL)
             killed += 1
         else:
             problems.append(f"kill {k}: the command had ended before its kill point")
         proc.wait()
-        left = layout_of(out)
-        partial += left not in (initial, finished)
+        partial += running and layout_of(out) not in (initial, finished)
         finish = subprocess.run((case.rerun or case.command)(out), capture_output=True, text=True)
         leftovers = temporaries(out)
         if finish.returncode != 0:
