@@ -10,6 +10,8 @@
 #
 # DATA: a `vitocc synth` set; REAL_SPLIT: the 35 real meshes through `vitocc build-dataset`;
 # NAMES: some of the configurations below, comma-separated (default: all six).
+# PARALLEL=1 (environment): train the chosen configurations at once, one thread each, so that
+# whatever else runs on the machine slows them alike; the budget then buys each half the CPU.
 # Run it alone on the machine: a budget in seconds means nothing beside another job.
 set -euo pipefail
 data=$1; real=$2; out=$3; budget=${4:-300}; seed=${5:-0}
@@ -18,7 +20,7 @@ names=${6:-$all}
 here="$(cd "$(dirname "$0")" && pwd)"
 common=(--config hybrid-pixel-cpu --data "$data" --gpu -1 --max-time "$budget"
         --set training.schedule=constant --set training.warmup_steps=100 --set training.max_steps=100000
-        --set training.validate_every=0 --set training.checkpoint_every=500 --set training.seed="$seed"
+        --set training.validate_every=1000000 --set training.checkpoint_every=500 --set training.seed="$seed"
         --set data.surface_fraction=0 --set test.threshold=0.2 --set generation.threshold=0.2)
 declare -A configs=(
   [hybrid-pixel-pretrained]=""
@@ -28,13 +30,20 @@ declare -A configs=(
   [resnet18-global-scratch]="model.encoder=resnet18 model.pixel_aligned=false model.pretrained=false"
   [vit-tiny-global-scratch]="model.encoder=vit_tiny_patch16_224 model.pixel_aligned=false model.pretrained=false"
 )
+pids=()
 for name in ${names//,/ }; do
   [ -n "${configs[$name]+set}" ] || { echo "unknown configuration $name (one of $all)" >&2; exit 2; }
   run="$out/$name-s$seed"
   sets=()
   for kv in ${configs[$name]}; do sets+=(--set "$kv"); done
-  [ -f "$run/checkpoints/last.pt" ] || vitocc -q train "${common[@]}" "${sets[@]}" --out "$run"
+  [ -f "$run/checkpoints/last.pt" ] && continue
+  if [ "${PARALLEL:-0}" = 1 ]; then
+    vitocc -q train "${common[@]}" "${sets[@]}" --set training.threads=1 --out "$run" & pids+=($!)
+  else
+    vitocc -q train "${common[@]}" "${sets[@]}" --out "$run"
+  fi
 done
+for pid in "${pids[@]}"; do wait "$pid"; done  # a failed run stops the script here
 for split in "$data:22" "$real:10"; do
   python "$here/../scripts/split_iou.py" "$out"/*-s"$seed" --splits test --per-class "${split##*:}" \
     --data "${split%:*}" --threads 2
