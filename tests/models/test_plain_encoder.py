@@ -33,11 +33,12 @@ class _TimmStem(nn.Module):
 
     def forward(self, images):
         x = self.bn1(self.conv_stem(images))
+        maps = []
         for i, block in enumerate(self.blocks):
             x = block(x)
-            if i == 2:
-                stride8 = x
-        return stride8, x
+            if i in (1, 2):  # stride 4, stride 8
+                maps.append(x)
+        return *maps, x
 
 
 def _timm_twin(model: hybrid_vit.HybridViT) -> nn.Module:
