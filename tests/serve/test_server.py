@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 import socket
 import subprocess
 import sys
@@ -226,8 +227,10 @@ def test_cli_serves_until_interrupted(tmp_path):
     with socket.socket() as probe:  # a free port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # SIG_DFL: a test run started in the background (CI's `cmd &`) passes SIGINT on ignored
     process = subprocess.Popen([sys.executable, "-m", "vitocc", "serve", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         assert line.strip() == f"vitocc serve: http://127.0.0.1:{port}/ (Ctrl+C stops)", process.stderr.read()
