@@ -166,9 +166,11 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
     from vitocc.models import hybrid_vit
 
     m = cfg.model
+    if m.fine_map and not m.pixel_aligned:
+        raise UserError("model.fine_map needs model.pixel_aligned")
     if m.encoder == hybrid_vit.NAME:
         settings = hybrid_vit.HybridViTSettings(m.vit_dim, m.vit_depth, m.vit_heads, m.pretrained, m.freeze_stem,
-                                                m.fine_map and m.pixel_aligned)
+                                                m.fine_map)
         encoder = hybrid_vit.HybridViT(m.c_dim, cfg.data.img_size, settings,
                                        pretrained=None if pretrained is None else pretrained and m.pretrained)
         mean, std = encoder.image_mean, encoder.image_std
@@ -185,8 +187,6 @@ def build_model(cfg: Config, *, pretrained: bool | None = None) -> OccupancyNetw
         data_cfg = timm.data.resolve_model_data_config(encoder)
         mean, std = data_cfg["mean"], data_cfg["std"]
         local_dim = fine_dim = 0
-    if m.fine_map and not m.pixel_aligned:
-        raise UserError("model.fine_map needs model.pixel_aligned")
     decoder = CBNDecoder(m.c_dim, m.hidden_size, m.n_blocks, local_dim, fine_dim)
     return OccupancyNetwork(encoder, decoder, cfg.data.img_size, mean, std, m.pixel_aligned, m.camera_loss_weight,
                             m.camera_mix)
