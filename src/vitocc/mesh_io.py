@@ -1,8 +1,9 @@
 """Mesh files: writing the formats vitocc offers (with vertex colours) and reading meshes fast.
 
-Writing goes through `io.atomic_path`, so a mesh on disk is always complete. Reading parses the
-triangle OBJ files that `vitocc mise` writes with numpy (4-5x faster than trimesh's general
-reader) and hands everything else to trimesh.
+Writing goes through `io.atomic_path`, so a mesh on disk is always complete. OBJ text is built with
+numpy (`obj_bytes`, the lines trimesh's exporter writes, 5-7x faster); the other formats are
+trimesh's. Reading parses the triangle OBJ files that `vitocc mise` writes with numpy (4-5x faster
+than trimesh's general reader) and hands everything else to trimesh.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from vitocc.io import atomic_path
 _DIGIT = np.isin(np.arange(256), list(b"0123456789"))  # byte -> is an ASCII digit
 _SPACE = np.isin(np.arange(256), list(b" \t\r\n"))
 _NUMBER = _DIGIT | _SPACE | np.isin(np.arange(256), list(b"+-.eE"))  # bytes a plain number list may hold
+_DIGITS4 = (np.arange(10_000)[:, None] // [1000, 100, 10, 1] % 10 + ord("0")).astype(np.uint8)  # n -> ASCII of "%04d"
+OBJ_DECIMALS = 8  # trimesh's precision, which `_parse_coordinates` reads as scaled integers
+_FIXED_LIMIT = 1e15  # integer parts stay exact int64; larger coordinates are left to trimesh
 
 MESH_FORMATS = (".obj", ".ply", ".off", ".stl", ".glb")
 
@@ -36,10 +40,98 @@ def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         if suffix == ".obj" and len(mesh.faces) == 0:  # trimesh writes a malformed "v" line for no vertices
             tmp.write_text("# empty mesh: nothing was above the threshold\n")
+        elif suffix == ".obj" and (text := obj_bytes(mesh)) is not None:
+            tmp.write_bytes(text)
         elif suffix == ".off" and mesh.visual.kind == "vertex":  # trimesh writes OFF without colours
             tmp.write_text(coff_text(mesh))
         else:
             mesh.export(tmp, file_type=suffix[1:])
+
+
+def obj_bytes(mesh: trimesh.Trimesh) -> bytes | None:
+    """The lines trimesh's exporter writes for `mesh` (but its header comment), built with numpy, 5-7x faster.
+
+    An `o name` line when the mesh's metadata has a name (a loaded mesh); `v x y z` lines, with `r g b`
+    in 0-1 when the mesh has vertex or face colours; `vn` lines when the mesh holds vertex normals
+    (given, as `generation.vertex_normals` does, or computed since its last change: trimesh's rule);
+    `f a b c` lines, 1-based (`a//a ...` with normals). Numbers have 8 decimals (a reread coordinate
+    is within 5e-9 of the float64 value). None for what this does not write: texture coordinates and
+    materials, coordinates that are not finite or beyond 1e15.
+    """
+    if mesh.visual.kind not in (None, "vertex", "face"):
+        return None
+    vertices = np.asarray(mesh.vertices, np.float64)
+    columns = [vertices]
+    if mesh.visual.kind is not None and len(mesh.visual.vertex_colors):
+        columns.append(np.asarray(mesh.visual.vertex_colors, np.float64)[:, :3] / 255.0)
+    # trimesh exports normals that its cache holds; `in` drops them first if the vertices changed since
+    normals = np.asarray(mesh.vertex_normals, np.float64) if "vertex_normals" in mesh._cache else None
+    numbers = np.concatenate([vertices.ravel(), [] if normals is None else normals.ravel()])
+    if not np.isfinite(numbers).all() or np.abs(numbers).max(initial=0.0) >= _FIXED_LIMIT:
+        return None
+    faces = np.asarray(mesh.faces, np.int64) + 1
+    index = _integer_text(faces.ravel(), len(str(int(faces.max(initial=1)))))
+    if normals is not None:  # a//a: each vertex's normal has the vertex's index
+        index = np.concatenate([index, np.full((len(index), 2), ord("/"), np.uint8), index], axis=1)
+    parts = [_lines(b"v", _fixed_text(np.column_stack(columns))), _lines(b"f", index.reshape(len(faces), 3, -1))]
+    if normals is not None:
+        parts.insert(1, _lines(b"vn", _fixed_text(normals)))
+    if "name" in mesh.metadata:  # a loaded mesh's object name
+        parts.insert(0, f"o {' '.join(str(mesh.metadata['name']).splitlines())}\n".encode())
+    return b"".join(parts)
+
+
+def _fixed_text(values: np.ndarray) -> np.ndarray:
+    """ASCII of each of `values` (N, K) float64 (finite, |x| < 1e15) as "%.8f" writes it, (N, K, W) uint8:
+    right-aligned in W columns, with 0 bytes before the sign or first digit (removed by `_lines`).
+
+    The decimals are round(f * 1e8) of the fraction f = |x| - floor(|x|) (exact): half to even as "%.8f"
+    rounds, and only a product within its rounding error (7.5e-9 of a unit) of a half-way case can
+    differ from the correctly rounded decimal, by 1e-8."""
+    magnitude = np.abs(values.ravel())
+    whole = np.floor(magnitude)
+    fraction = np.rint((magnitude - whole) * 10.0**OBJ_DECIMALS).astype(np.int64)
+    carry = fraction == 10**OBJ_DECIMALS  # .999999996 -> 1.00000000
+    whole = whole.astype(np.int64) + carry
+    fraction[carry] = 0
+    width = len(str(int(whole.max(initial=0))))
+    text = np.empty((len(magnitude), 2 + width + OBJ_DECIMALS), np.uint8)
+    text[:, 0] = np.where(np.signbit(values.ravel()), ord("-"), 0)
+    text[:, 1:1 + width] = _integer_text(whole, width)
+    text[:, 1 + width] = ord(".")
+    high, low = np.divmod(fraction, 10_000)
+    text[:, 2 + width:6 + width] = np.take(_DIGITS4, high, axis=0)
+    text[:, 6 + width:] = np.take(_DIGITS4, low, axis=0)
+    return text.reshape(*values.shape, -1)
+
+
+def _integer_text(n: np.ndarray, width: int) -> np.ndarray:
+    """ASCII of the integers `n` (N,) int64, 0 <= n < 10**width, right-aligned: (N, width) uint8 with 0
+    bytes before the first digit (a zero is the digit 0).
+
+    Four digits at a time from a table, `np.take` rather than fancy indexing (4x faster on rows)."""
+    chunks = -(-width // 4)
+    text = np.empty((len(n), 4 * chunks), np.uint8)
+    rest = n
+    for k in range(chunks - 1, -1, -1):
+        rest, four = np.divmod(rest, 10_000)
+        text[:, 4 * k:4 * k + 4] = np.take(_DIGITS4, four, axis=0)
+    text = text[:, 4 * chunks - width:]
+    shown = np.arange(width) >= width - 1 - np.arange(width)[:, None]  # row d: the last d + 1 columns
+    digits = np.searchsorted(10 ** np.arange(1, width, dtype=np.int64), n, side="right")  # count - 1
+    return text & np.take(np.where(shown, 255, 0).astype(np.uint8), digits, axis=0)
+
+
+def _lines(tag: bytes, fields: np.ndarray) -> bytes:
+    """`tag field field ...` lines of fields (N, K, W) uint8 (0 bytes are dropped), each ending in a newline."""
+    n, k, w = fields.shape
+    rows = np.zeros((n, len(tag) + k * (w + 1) + 1), np.uint8)
+    rows[:, :len(tag)] = np.frombuffer(tag, np.uint8)
+    spaced = rows[:, len(tag):-1].reshape(n, k, w + 1)
+    spaced[:, :, 0] = ord(" ")
+    spaced[:, :, 1:] = fields
+    rows[:, -1] = ord("\n")
+    return rows[rows != 0].tobytes()
 
 
 def coff_text(mesh: trimesh.Trimesh) -> str:
@@ -54,7 +146,7 @@ def coff_text(mesh: trimesh.Trimesh) -> str:
 def load_mesh(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """vertices (V,3) float64 and faces (F,3) int64 of a mesh file; a file without faces is empty.
 
-    Triangle OBJ files laid out as `vitocc mise` (trimesh) writes them are parsed with numpy,
+    Triangle OBJ files laid out as `vitocc mise` (`obj_bytes`, or trimesh) writes them are parsed with numpy,
     4-5x faster than trimesh's general reader, which reads everything else. `data`: the
     file's bytes when they are already read.
     """
@@ -97,7 +189,7 @@ def _read_triangle_obj(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
 def _parse_coordinates(text: bytes) -> np.ndarray | None:
     """The numbers of `text` as float64, or None if something else is among them.
 
-    trimesh writes every coordinate with 8 decimals: such text is read as integers (points
+    vitocc and trimesh write every coordinate with 8 decimals: such text is read as integers (points
     removed) divided by 1e8, the same doubles as parsing the decimals (both are correctly
     rounded) in a third of the time. Any other text is parsed as floats.
     """
