@@ -64,6 +64,48 @@ def test_ragged_and_regular_decoding_agree():
     torch.testing.assert_close(model.decode(points[1:2], code[1:2]), regular[1:2], atol=1e-5, rtol=1e-5)
 
 
+def _gathered_features(model, points: torch.Tensor, code, index: torch.Tensor) -> torch.Tensor:
+    """The reference for ragged features (N, F), contiguous: each point projected with its own shape's camera,
+    each shape's maps sampled at its points and written back to their rows."""
+    from vitocc.models import projection as proj
+
+    uv = proj.project(points, code.projection[index])
+    out = uv.new_empty(len(points), sum(m.shape[1] for m in code.maps))
+    for k in torch.unique(index).tolist():
+        rows = (index == k).nonzero().squeeze(1)
+        out[rows] = proj.sample_maps(tuple(m[k:k + 1] for m in code.maps), uv[rows][None])[0]
+    return out
+
+
+@pytest.mark.parametrize("shipped", [False, True], ids=["small fine-map model", "shipped model"])
+def test_ragged_decoding_is_exactly_the_gathered_features_decoded(shipped):
+    """decode_flat joins the runs' features without a copy into (N, F) rows (an (N, F) view of their (F, N)
+    layout): the logits are exactly those of the features gathered point by point, in rows, for sorted runs
+    across chunk boundaries and for a shuffled index."""
+    torch.manual_seed(0)
+    if shipped:
+        model, _ = load_model(None, "cpu")
+    else:
+        model = build_model(load_config(None, HYBRID + ["model.fine_map=true"])).eval()
+        for layer in (model.decoder.fc_local, model.decoder.fc_fine):
+            torch.nn.init.normal_(layer.weight)
+        model.cpu_chunk_points = 37
+    size = model.image_size
+    n = 3 * model.cpu_chunk_points + 5
+    images, points = torch.randn(3, 3, size, size), torch.rand(n, 3) * 1.1 - 0.55
+    runs = torch.tensor([5, n // 2, n // 4, n - 5 - n // 2 - n // 4])
+    sorted_index = torch.repeat_interleave(torch.tensor([0, 2, 1, 0]), runs)  # sorted runs, as MISE sends them
+    with torch.inference_mode():
+        code = model.encode(images)
+        for index in (sorted_index, sorted_index[torch.randperm(n)], torch.full((n,), 1)):
+            logits = model.decode_flat(points, code, index)
+            chunks = [(points[i:i + model.cpu_chunk_points], index[i:i + model.cpu_chunk_points])
+                      for i in range(0, n, model.cpu_chunk_points)]
+            reference = torch.cat([model.decoder(p, code.c, i, _gathered_features(model, p, code, i)) for p, i in chunks])
+            assert torch.equal(logits, reference)
+            assert torch.equal(model._local(points, code, index), _gathered_features(model, points, code, index))
+
+
 def test_export_and_load_round_trip(tmp_path):
     cfg = load_config(None, HYBRID + ["model.pretrained=true"])
     model = build_model(cfg).eval()

@@ -1,0 +1,118 @@
+"""The shipped model's `decode_flat` on the CPU: this tree against an older one, interleaved in one process.
+
+`decode_flat` is what MISE calls (ragged points sorted by shape, `generation.points_batch` at a time);
+here it decodes 100k random points of the normalised box for 2 codes of random pictures, as one shape
+and as 8 shapes' runs. The older tree's `models/onet.py` and `models/decoder.py` (from `--before
+OLD/src`, e.g. `git archive COMMIT src | tar -x -C OLD`) run on a copy of the same model (same weights,
+their classes swapped in), so both sides decode the same points in alternation; printed: the median
+seconds of each, their ratio, the largest difference between their logits, and the minor page faults
+per call (glibc hands the chunks' freed activations back to the system, and every chunk's first
+writes fault them in again: docs/performance.md).
+
+    python benchmarks/decode_flat.py --before OLD/src [--repeats 9] [--threads 1] [--points 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import importlib.util
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the commands set it, before torch loads
+
+import torch  # noqa: E402
+
+from vitocc.models import load_model  # noqa: E402
+
+
+def older_modules(src: Path) -> dict[str, object]:
+    """`models/decoder.py` and `models/onet.py` of the vitocc in `src`, the old onet importing the old decoder."""
+    modules, current = {}, sys.modules["vitocc.models.decoder"]
+    try:
+        for name in ("decoder", "onet"):
+            spec = importlib.util.spec_from_file_location(f"before_{name}", src / "vitocc" / "models" / f"{name}.py")
+            modules[name] = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+            if name == "decoder":
+                sys.modules["vitocc.models.decoder"] = modules[name]
+            spec.loader.exec_module(modules[name])
+    finally:
+        sys.modules["vitocc.models.decoder"] = current
+    return modules
+
+
+def older_model(model: torch.nn.Module, modules: dict[str, object]) -> torch.nn.Module:
+    """A copy of `model` (same weights) whose classes from models/decoder.py and models/onet.py are the old ones."""
+    old = copy.deepcopy(model)
+    for module in old.modules():
+        cls = type(module)
+        for name, source in modules.items():
+            if cls.__module__ == f"vitocc.models.{name}":
+                module.__class__ = getattr(source, cls.__name__)
+    return old
+
+
+def minor_faults() -> int:
+    """Minor page faults of this process so far: first touches of memory malloc got from the system."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, required=True, help="src folder of the older vitocc")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--points", type=int, default=100_000)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model, _ = load_model(None)
+    before = older_modules(args.before)
+    old = older_model(model, before)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randn(2, 3, model.image_size, model.image_size, generator=g)
+    points = torch.rand(args.points, 3, generator=g) * 1.1 - 0.55
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.points} points, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with torch.inference_mode():
+        code = model.encode(images)
+        old_code = before["onet"].ShapeCode(**{f.name: getattr(code, f.name) for f in dataclasses.fields(code)})
+        for shapes in (1, 8):
+            index = torch.arange(args.points) * shapes // args.points % 2  # `shapes` sorted runs over 2 codes
+            index = torch.sort(index, stable=True).values if shapes == 1 else index
+            times: dict[str, list[float]] = {"before": [], "now": []}
+            faults = {"before": 0, "now": 0}
+            logits = {}
+            for _ in range(args.repeats):
+                for name, net, c in (("before", old, old_code), ("now", model, code)):
+                    f0, t = minor_faults(), time.perf_counter()
+                    logits[name] = net.decode_flat(points, c, index)
+                    times[name].append(time.perf_counter() - t)
+                    faults[name] += minor_faults() - f0
+            before, now = (statistics.median(times[k]) for k in ("before", "now"))
+            diff = (logits["before"] - logits["now"]).abs().max().item()
+            print(f"{shapes} run(s) of equal shape index: before {before:.3f} s, now {now:.3f} s, "
+                  f"{before / now:.2f}x (median of {args.repeats}); max |logit difference| {diff:.2g}; "
+                  f"minor page faults per call {faults['before'] // args.repeats} / {faults['now'] // args.repeats}")
+        chunk = model.cpu_chunk_points  # the pixel-aligned features of one chunk alone
+        for runs in (1, 2):
+            index = torch.arange(chunk) * runs // chunk
+            times = {"before": [], "now": []}
+            for _ in range(5 * args.repeats):
+                for name, net, c in (("before", old, old_code), ("now", model, code)):
+                    t = time.perf_counter()
+                    net._local(points[:chunk], c, index)
+                    times[name].append(time.perf_counter() - t)
+            before, now = (statistics.median(times[k]) for k in ("before", "now"))
+            print(f"_local, one {chunk}-point chunk of {runs} run(s): before {before * 1e3:.2f} ms, now {now * 1e3:.2f} ms, "
+                  f"{before / now:.2f}x (median of {5 * args.repeats})")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
