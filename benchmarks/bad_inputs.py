@@ -17,19 +17,15 @@ Cases that write meshes use the tree's shipped model. Nothing goes to the networ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import pickle
 import resource
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +33,9 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the fixtures' writers, shared with tests/cli/test_bad_inputs.py
+from hostile_inputs import png_header, tree, write_checkpoints, write_mesh_folders, write_untrusted_files  # noqa: E402
+
 ARCHIVE_ESCAPE = Path("/tmp/vitocc_bad_inputs_escape.txt")  # where the absolute-path zip member points
 CONFIG = "model:\n  encoder: resnet18\n"  # a run's config.yaml that older trees read too (no newer keys)
 
@@ -127,18 +126,18 @@ def make_fixtures(root: Path) -> None:
     speck = Image.new("RGB", (256, 256), (255, 255, 255))
     speck.paste((200, 0, 0), (100, 100, 120, 120))
     speck.save(root / "speck.png")
-    (root / "bomb.png").write_bytes(_png_header(30000, 30000))
+    (root / "bomb.png").write_bytes(png_header(30000, 30000))
     (root / "existing.obj").write_text("o kept\n")
     (root / "existingdir.obj").mkdir()
     (root / "locked").mkdir(mode=0o555)
-    _checkpoints(root)
-    (root / "meshes").mkdir()
-    (root / "meshes" / "box.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
-    (root / "built").mkdir()
-    (root / "built" / "vitocc_build.json").write_text(json.dumps({"source": "build-dataset", "n_views": 24}))
+    write_checkpoints(root, CONFIG, claimed=40_000_000_000)
+    write_mesh_folders(root)
     (root / "syn3").mkdir()
-    (root / "evil.yaml").write_text("model: !!python/object/apply:os.system ['touch PWNED']\n")
-    _zips(root)
+    write_untrusted_files(root, ARCHIVE_ESCAPE)
+    with zipfile.ZipFile(root / "sn.zip", "w") as archive:  # a good archive, for unknown categories
+        for split, model in [("train", "a1"), ("val", "a2"), ("test", "a3")]:
+            archive.writestr(f"ShapeNet/03001627/{model}/points.npz", b"x")
+            archive.writestr(f"ShapeNet/03001627/{split}.lst", model + "\n")
     for run in ("evaluated", "nockpt"):
         (root / run).mkdir()
         (root / run / "config.yaml").write_text(CONFIG)
@@ -158,49 +157,6 @@ def _cut_off_cars(car: np.ndarray, root: Path) -> None:
         moved = background.copy()
         moved[:, shift:] = picture[:, :width - shift]
         Image.fromarray(moved.astype(np.uint8)).save(root / name)
-
-
-class _RunsCode:
-    """A pickle that runs `touch PWNED` when loaded."""
-
-    def __reduce__(self):
-        return os.system, ("touch PWNED",)
-
-
-def _checkpoints(root: Path) -> None:
-    shipped = REPO / "src" / "vitocc" / "assets" / "model"
-    (root / "random.pt").write_bytes(np.random.default_rng(0).bytes(4096))
-    (root / "text.pt").write_text("hello\n")
-    (root / "pickle.pt").write_bytes(pickle.dumps({"model": _RunsCode()}))
-    head = (shipped / "model.safetensors").read_bytes()[:1000]
-    header = json.dumps({"w": {"dtype": "F32", "shape": [100000, 100000], "data_offsets": [0, 40_000_000_000]}}).encode()
-    for name, data in [("trunc", head), ("noconfig", head), ("huge", struct.pack("<Q", len(header)) + header + b"\0" * 16)]:
-        (root / name).mkdir()
-        (root / name / "model.safetensors").write_bytes(data)
-        if name != "noconfig":
-            (root / name / "config.yaml").write_text(CONFIG)
-
-
-def _zips(root: Path) -> None:
-    with zipfile.ZipFile(root / "sn.zip", "w") as archive:
-        for split, model in [("train", "a1"), ("val", "a2"), ("test", "a3")]:
-            archive.writestr(f"ShapeNet/03001627/{model}/points.npz", b"x")
-            archive.writestr(f"ShapeNet/03001627/{split}.lst", model + "\n")
-    for name, member in [("dots.zip", "ShapeNet/03001627/../../escape.txt"), ("abs.zip", str(ARCHIVE_ESCAPE))]:
-        with zipfile.ZipFile(root / name, "w") as archive:
-            archive.writestr("ShapeNet/03001627/m/points.npz", b"x")
-            archive.writestr(member, b"x")
-
-
-def _png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def disk_changes(before: dict[str, bytes], after: dict[str, bytes]) -> str:
@@ -241,7 +197,7 @@ def run_case(case: Case, src: Path, fixtures: Path, timeout: float) -> Outcome:
     try:
         shutil.copytree(fixtures, work, dirs_exist_ok=True, symlinks=True)
         (work / "locked").chmod(0o555)
-        before = snapshot(work)
+        before = tree(work)
         ARCHIVE_ESCAPE.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "300", "HF_HUB_OFFLINE": "1"}
         prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if case.unprivileged and \
@@ -269,7 +225,7 @@ def run_case(case: Case, src: Path, fixtures: Path, timeout: float) -> Outcome:
             out, _ = proc.communicate()
             out += f"\n(killed after {timeout:.0f} s)"
         seconds = time.perf_counter() - start
-        disk = disk_changes(before, snapshot(work))
+        disk = disk_changes(before, tree(work))
         if ARCHIVE_ESCAPE.exists():
             disk += f"; {ARCHIVE_ESCAPE} written outside"
         lines = [line.strip() for line in out.rstrip("\n").splitlines()]

@@ -3,35 +3,22 @@ disk changed. docs/errors.md lists what each case guards against; benchmarks/bad
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from hostile_inputs import SHIPPED, png_header, tree, write_checkpoints, write_mesh_folders, write_untrusted_files
+
 ENV = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "400"}
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-class _RunsCode:
-    """A pickle that runs `touch PWNED` when loaded: a checkpoint must never be unpickled."""
-
-    def __reduce__(self):
-        return os.system, ("touch PWNED",)
+ABS_ESCAPE = Path("/tmp/vitocc_abs_escape.txt")  # where abs.zip's member points
 
 
 def _setup(tmp: Path) -> None:
@@ -50,44 +37,13 @@ def _setup(tmp: Path) -> None:
     gradient[50:150, 120:] = [150, 30, 30]  # runs off the right edge: the automatic cut finds no object
     Image.fromarray(np.round(gradient).astype(np.uint8)).save(tmp / "cutoff.png")
     (tmp / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    (tmp / "bomb.png").write_bytes(_png_header(30000, 30000))  # 900 megapixels, claimed in 57 bytes
+    (tmp / "bomb.png").write_bytes(png_header(30000, 30000))  # 900 megapixels, claimed in 57 bytes
     (tmp / "existing.obj").write_text("o kept\n")
     (tmp / "folder.obj").mkdir()
-    (tmp / "random.pt").write_bytes(bytes(range(256)) * 8)
-    (tmp / "text.pt").write_text("hello\n")
-    (tmp / "pickle.pt").write_bytes(pickle.dumps({"model": _RunsCode()}))
-    shipped = Path(__file__).parents[2] / "src" / "vitocc" / "assets" / "model"
-    for name, head in [("trunc", (shipped / "model.safetensors").read_bytes()[:1000]),
-                       ("huge", _safetensors_header(40 * 2**30))]:
-        (tmp / name).mkdir()
-        (tmp / name / "model.safetensors").write_bytes(head)
-        shutil.copy(shipped / "config.yaml", tmp / name / "config.yaml")
-    (tmp / "noconfig").mkdir()
-    (tmp / "noconfig" / "model.safetensors").write_bytes((tmp / "trunc" / "model.safetensors").read_bytes())
+    write_checkpoints(tmp, (SHIPPED / "config.yaml").read_text())
     (tmp / "emptydir").mkdir()
-    (tmp / "meshes").mkdir()
-    (tmp / "meshes" / "box.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
-    (tmp / "built").mkdir()
-    (tmp / "built" / "vitocc_build.json").write_text(json.dumps({"source": "build-dataset", "n_views": 24}))
-    (tmp / "evil.yaml").write_text("model: !!python/object/apply:os.system ['touch PWNED']\n")
-    for name, member in [("dots.zip", "ShapeNet/03001627/../../escape.txt"), ("abs.zip", "/tmp/vitocc_abs_escape.txt")]:
-        with zipfile.ZipFile(tmp / name, "w") as archive:
-            archive.writestr("ShapeNet/03001627/m/points.npz", b"x")
-            archive.writestr(member, b"x")
-
-
-def _png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
-def _safetensors_header(claimed: int) -> bytes:
-    """A safetensors file whose header describes one float32 tensor of `claimed` bytes, and holds 16."""
-    side = int((claimed // 4) ** 0.5)
-    header = json.dumps({"w": {"dtype": "F32", "shape": [side, side], "data_offsets": [0, 4 * side * side]}}).encode()
-    return struct.pack("<Q", len(header)) + header + b"\0" * 16
+    write_mesh_folders(tmp)
+    write_untrusted_files(tmp, ABS_ESCAPE)
 
 
 RECON = ["reconstruct", "picture.png", "-o", "x.obj"]
@@ -159,14 +115,14 @@ CASES = [  # (arguments, expected exit code, text the one error line contains)
 @pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(c[0][:4]) for c in CASES])
 def test_bad_input_gets_one_line_and_changes_nothing(tmp_path, args, code, message):
     _setup(tmp_path)
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     out = subprocess.run([sys.executable, "-m", "vitocc", *args], capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, env=ENV)
     lines = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
     assert out.returncode == code, out.stderr
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert "weights_only" not in out.stderr and ".tmp" not in out.stderr and "Error:" not in out.stderr
-    assert _tree(tmp_path) == before and not Path("/tmp/vitocc_abs_escape.txt").exists()
+    assert tree(tmp_path) == before and not ABS_ESCAPE.exists()
 
 
 def test_a_bad_picture_fails_fast_without_loading_the_model(tmp_path):
