@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from vitocc.data import cameras, layout, writer
-from vitocc.data.synth import GENERATORS, make_solid
+from vitocc.data.synth import GENERATORS, chairs, furniture, make_solid, vehicles
 from vitocc.data.synth.dataset import generate_dataset, model_id, resolve_classes
+from vitocc.data.synth.solid import build_solid, normalise
 from vitocc.errors import UserError
 
 COUNTS = writer.Counts(n_points=4000, n_surface=3000, n_views=3)  # antialias 3, as shipped
@@ -57,6 +58,119 @@ def test_occupancy_agrees_with_the_watertight_mesh(synset):
         assert (inside == solid.mesh.contains(points)).mean() >= 0.995
 
 
+STYLED = {  # generators that take a style: (generator, its styles)
+    "airplane": (vehicles.airplane, vehicles.AIRPLANE_KINDS),
+    "bench": (furniture.bench, furniture.BENCH_KINDS),
+    "chair": (chairs.chair, chairs.CHAIR_KINDS),
+    "rifle": (vehicles.rifle, vehicles.RIFLE_KINDS),
+    "table": (furniture.table, {**furniture.TABLE_BASES, **furniture.ROUND_TABLE_BASES}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STYLED))
+def test_every_style_builds_watertight_and_is_named(name):
+    generate, styles = STYLED[name]
+    for style in styles:
+        for seed in range(3):
+            shape = generate(np.random.default_rng([seed, 6]), style)
+            assert shape.style == style
+            mesh = build_solid(shape.parts).mesh
+            assert mesh.is_watertight and mesh.volume > 0, (name, style, seed)
+
+
+@pytest.mark.parametrize("name", sorted(STYLED))
+def test_styles_are_drawn_with_their_probabilities(name):
+    """No style dominates: 300 draws per class, each style within 0.06 of its probability
+    (3.5 standard deviations at p = 0.25)."""
+    generate, styles = STYLED[name]
+    rng = np.random.default_rng(0)
+    drawn = [generate(rng).style for _ in range(300)]
+    expected = {style: p / sum(styles.values()) for style, p in styles.items()}
+    if name == "table":  # round and oval tops draw from their own bases
+        rect = furniture.TABLE_TOPS["rect"] / sum(furniture.TABLE_TOPS.values())
+        rect_bases, round_bases = furniture.TABLE_BASES, furniture.ROUND_TABLE_BASES
+        expected = {style: rect * rect_bases.get(style, 0) / sum(rect_bases.values())
+                    + (1 - rect) * round_bases.get(style, 0) / sum(round_bases.values()) for style in styles}
+    for style, p in expected.items():
+        assert abs(drawn.count(style) / len(drawn) - p) < 0.06, (name, style)
+    assert max(expected.values()) <= 0.4
+
+
+def _seat_level(solid) -> float:
+    """Height (0 floor, 1 top) of the topmost horizontal layer of the occupancy at least 60%
+    as full as the fullest one: a chair's seat (a back or legs fill far less of a layer)."""
+    lo, hi = solid.mesh.bounds
+    g = np.linspace(0, 1, 34)[1:-1]
+    ys = np.linspace(lo[1], hi[1], 152)[1:-1]
+    x, y, z = np.meshgrid(lo[0] + g * (hi - lo)[0], ys, lo[2] + g * (hi - lo)[2], indexing="ij")
+    layers = solid.contains(np.stack([x.ravel(), y.ravel(), z.ravel()], 1)).reshape(x.shape).sum(axis=(0, 2))
+    return (ys[np.flatnonzero(layers >= 0.6 * layers.max()).max()] - lo[1]) / (hi[1] - lo[1])
+
+
+def test_bar_stools_sit_high_and_side_chairs_do_not():
+    """Bar stools' seats (0.6-0.8 m, backs at most 0.4 m above) are in the top third of the
+    object; a side chair's seat is about halfway up (measured 0.41-0.58)."""
+    for seed in range(6):
+        stool = build_solid(chairs.chair(np.random.default_rng([seed, 5]), "bar_stool").parts)
+        side = build_solid(chairs.chair(np.random.default_rng([seed, 5]), "four_legs").parts)
+        assert _seat_level(stool) > 0.65 > 0.62 > _seat_level(side), seed
+
+
+def test_stacking_chair_legs_are_thin_and_inside():
+    """The occupancy of a horizontal slice 5% above the floor is the four legs only: each
+    0.8-2 cm across in the normalised frame (1-1.5 cm on a chair of about 0.85 m)."""
+    step = 0.002
+    g = np.arange(-0.55, 0.55, step)
+    x, z = np.meshgrid(g, g, indexing="ij")
+    for seed in range(4):
+        solid = build_solid(chairs.chair(np.random.default_rng([seed, 5]), "stacking").parts)
+        lo, hi = solid.mesh.bounds
+        points = np.stack([x.ravel(), np.full(x.size, lo[1] + 0.05 * (hi - lo)[1]), z.ravel()], 1)
+        diameter = 2 * np.sqrt(solid.contains(points).sum() * step**2 / 4 / np.pi)
+        assert 0.008 < diameter < 0.02, (seed, diameter)
+
+
+def test_airplane_wings_are_thin_solids_the_occupancy_sees():
+    """At 75% of the outer wing panel's span, the stored (float16) point in the middle of the
+    chord is inside (exact occupancy and the mesh's winding number) and the inside run across
+    the wing is 0.2-1.2% of the longest side thick (measured 0.29-0.95%)."""
+    import igl
+
+    for kind in vehicles.AIRPLANE_KINDS:
+        for seed in range(2):
+            shape = vehicles.airplane(np.random.default_rng([seed, 3]), kind)
+            solid = build_solid(shape.parts)
+            wing = max(normalise(shape.parts), key=lambda p: p.points[:, 2].max()).points  # the outer wing panel
+            root = wing[wing[:, 2] <= wing[:, 2].min() + 1e-9].mean(0)
+            tip = wing[wing[:, 2] >= wing[:, 2].max() - 1e-9].mean(0)
+            probe = (0.25 * root + 0.75 * tip).astype(np.float16).astype(np.float64)
+            line = np.repeat(probe[None], 401, axis=0)
+            line[:, 1] += np.arange(-200, 201) * 1e-4
+            inside = solid.contains(line)
+            assert inside[200], (kind, seed)
+            below, above = np.flatnonzero(~inside[:200]).max(), 200 + np.flatnonzero(~inside[200:]).min()
+            assert 0.002 < (above - below - 1) * 1e-4 < 0.012, (kind, seed)
+            vertices, faces = np.asarray(solid.mesh.vertices), np.asarray(solid.mesh.faces)
+            assert igl.fast_winding_number(vertices, faces, probe[None])[0] > 0.5, (kind, seed)
+
+
+def test_a_bent_sheet_keeps_its_thickness_and_its_hollow():
+    """A half pipe of radius 0.3 and thickness 0.02 from `primitives.sheet`: one closed plate,
+    inside along its mid-surface, outside 0.02 off it and in the hollow."""
+    from vitocc.data.synth.primitives import Part, arc, sheet
+
+    ring = arc((0, 0, 0), 0.3, 0, 180, "xy", 12)
+    cells = sheet(np.stack([ring + [0, 0, -0.2], ring + [0, 0, 0.2]], axis=1), 0.02)
+    solid = build_solid([Part(cell) for cell in cells])
+    assert solid.mesh.is_watertight
+    corners = np.concatenate(cells)  # the frame build_solid normalises to
+    centre, size = (corners.min(0) + corners.max(0)) / 2, np.ptp(corners, axis=0).max()
+    angle = np.radians(np.linspace(0, 180, 13))[1:-1]  # the grid's angles, off the end faces
+    for radius, expected in ((0.3, True), (0.308, True), (0.315, False), (0.285, False), (0.15, False)):
+        points = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.zeros_like(angle)], 1)
+        assert (solid.contains((points - centre) / size) == expected).all(), radius
+
+
 def test_surface_samples_lie_on_the_mesh():
     import trimesh
 
@@ -77,7 +191,9 @@ def test_canonical_orientation_per_class():
             extent = make_solid(resolve_classes([name]).popitem()[0], rng)[0].mesh.extents
             assert extent[0] == pytest.approx(1.0), name
         for synset in ("03001627", "04256520"):  # chairs and sofas face +x: the back rest makes -x taller
-            solid, _ = make_solid(synset, rng)
+            solid, shape = make_solid(synset, rng)
+            if shape.style in ("stool", "bar_stool"):  # may have no back
+                continue
             upper = np.random.default_rng(0).uniform([-0.5, 0.2, -0.5], [0.5, 0.5, 0.5], (20000, 3))
             inside = solid.contains(upper)
             assert inside[upper[:, 0] < 0].sum() >= inside[upper[:, 0] > 0].sum(), synset
@@ -106,6 +222,9 @@ def test_surface_points_project_inside_the_rendered_silhouette(synth_root):
 
     Thin parts (rifle barrels, lamp poles) are 1-2 pixels wide, so points on their limbs
     land on barely covered edge pixels: such classes are held to 95%, the whole to 98%.
+    A flat object seen end-on (a rifle from azimuth 0 or 180: a silhouette under 12 pixels
+    across) is all limb and held to 85%: 17 of 40 such rifle views fall below 95% with
+    generator version 5 as with version 6 (minimum 0.881 and 0.857).
     """
     hits, total = 0, 0
     for synset in layout.SHAPENET_CLASSES:
@@ -122,10 +241,11 @@ def test_surface_points_project_inside_the_rendered_silhouette(synth_root):
             assert (depth > 0).all() and framed.mean() > 0.9  # close cameras may crop a corner, as in the real renders
             foreground = (255 - image.astype(int)).max(axis=2) > 10
             on_object = foreground[rows[framed], cols[framed]]
-            assert on_object.mean() >= 0.95, (synset, view, on_object.mean())
+            filled_rows, filled_cols = np.nonzero(foreground)
+            end_on = min(np.ptp(filled_rows), np.ptp(filled_cols)) < 12
+            assert on_object.mean() >= (0.85 if end_on else 0.95), (synset, view, on_object.mean())
             hits, total = hits + on_object.sum(), total + len(on_object)
             # centred and filling a good part of the frame, like the real renders
-            filled_rows, filled_cols = np.nonzero(foreground)
             assert max(np.ptp(filled_rows), np.ptp(filled_cols)) > 45, (synset, view)
             assert abs(np.median(cols) - 68) < 30 and abs(np.median(rows) - 68) < 30
     assert hits / total >= 0.98

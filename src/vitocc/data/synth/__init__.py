@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from vitocc.data.layout import SHAPENET_CLASSES
-from vitocc.data.synth import furniture, objects, vehicles
+from vitocc.data.synth import chairs, furniture, objects, vehicles
 from vitocc.data.synth.shape import Shape
 
 GENERATORS: dict[str, Callable[[np.random.Generator], Shape]] = {
@@ -20,7 +20,7 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Shape]] = {
     "02828884": furniture.bench,
     "02933112": furniture.cabinet,
     "02958343": vehicles.car,
-    "03001627": furniture.chair,
+    "03001627": chairs.chair,
     "03211117": objects.display,
     "03636649": objects.lamp,
     "03691459": objects.loudspeaker,

@@ -11,7 +11,7 @@ import numpy as np
 from vitocc.data import layout, writer
 from vitocc.errors import UserError
 
-GENERATOR_VERSION = 5  # bump when shapes or renders change, so resumed data sets are not mixed
+GENERATOR_VERSION = 6  # bump when shapes or renders change, so resumed data sets are not mixed
 
 
 def resolve_classes(names: Sequence[str] | None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Chairs, tables, sofas, benches and cabinets (y up, front +x, long axis of tables/sofas/benches z).
+"""Tables, sofas, benches and cabinets (y up, front +x, long axis of tables/sofas/benches z).
 
 Units are roughly metres before normalisation; every style switch is drawn from the rng.
 """
@@ -9,11 +9,11 @@ import numpy as np
 
 from vitocc.data.synth import materials as mat
 from vitocc.data.synth import primitives as P
-from vitocc.data.synth.shape import Shape
+from vitocc.data.synth.shape import Shape, choose
 
 
-def _legs(s: Shape, rng, x: float, z: float, top: float, material: int, splay: float = 0.0,
-          style: str | None = None, thick: float | None = None) -> str:
+def corner_legs(s: Shape, rng, x: float, z: float, top: float, material: int, splay: float = 0.0,
+                style: str | None = None, thick: float | None = None) -> str:
     """Four legs under the corners (+-x, +-z) from the floor to `top`; returns the leg style."""
     style = style or str(rng.choice(["round", "square", "tapered"]))
     thick = thick if thick is not None else rng.uniform(0.02, 0.05)
@@ -30,115 +30,38 @@ def _legs(s: Shape, rng, x: float, z: float, top: float, material: int, splay: f
     return style
 
 
-def chair(rng: np.random.Generator) -> Shape:
-    """Chairs and stools: 4 legs / pedestal / sled / side panels / cantilever; solid, slatted, railed or no back; arms or not."""
-    if rng.random() < 0.12:  # upholstered armchairs are chairs too
-        return sofa(rng, seats=1)
-    s = Shape()
-    frame = s.material(mat.pick(rng, wood=3, metal=2, paint=2, dark=1))
-    seat_m = frame if rng.random() < 0.4 else s.material(mat.pick(rng, fabric=3, wood=1, paint=1, dark=1))
-    w, d = rng.uniform(0.38, 0.6), rng.uniform(0.38, 0.6)
-    h, t = rng.uniform(0.38, 0.52), rng.uniform(0.025, 0.1)
-    round_seat = rng.random() < 0.12
-    if round_seat:
-        s.add(P.cylinder((0, h - t, 0), (0, h, 0), max(w, d) / 2, 28), seat_m)
-    elif rng.random() < 0.5:
-        s.add(P.rounded_box((0, h - t / 2, 0), (d, t, w), rng.uniform(0.005, t / 2)), seat_m)
-    else:
-        s.add(P.box((0, h - t / 2, 0), (d, t, w)), seat_m)
-
-    base = rng.choice(["legs", "pedestal", "sled", "panels", "cantilever"], p=[0.55, 0.2, 0.1, 0.08, 0.07])
-    inset = rng.uniform(0.02, 0.06)
-    if base == "legs":
-        style = _legs(s, rng, d / 2 - inset, w / 2 - inset, h - t / 2, frame, splay=rng.choice([0.0, rng.uniform(0, 0.05)]))
-        if rng.random() < 0.4:  # stretchers between the legs
-            y = rng.uniform(0.1, 0.25)
-            r = rng.uniform(0.008, 0.015)
-            for sz in (-1, 1):
-                s.add(P.cylinder((-(d / 2 - inset), y, sz * (w / 2 - inset)), (d / 2 - inset, y, sz * (w / 2 - inset)), r, 8), frame)
-            if style != "tapered":
-                s.add(P.cylinder((0, y, -(w / 2 - inset)), (0, y, w / 2 - inset), r, 8), frame)
-    elif base == "pedestal":
-        col = rng.uniform(0.025, 0.045)
-        foot_y = rng.uniform(0.05, 0.1)
-        s.add(P.cylinder((0, foot_y, 0), (0, h - t + 0.01, 0), col, 16), frame)
-        if rng.random() < 0.25:
-            s.add(P.cylinder((0, 0, 0), (0, foot_y + 0.01, 0), rng.uniform(0.2, 0.28), 28), frame)
-        else:
-            n, reach = int(rng.choice([4, 5, 5, 5])), rng.uniform(0.25, 0.33)
-            wheels = rng.random() < 0.7
-            for a in np.linspace(0, 360, n, endpoint=False) + rng.uniform(0, 72):
-                tip = P.rotation("y", a) @ np.array([reach, 0.0, 0.0])
-                lift = 0.05 if wheels else 0.0
-                spoke = [P.box((0, foot_y + lift, 0), (0.05, 0.04, 0.05)), P.box(tip + [0, lift + 0.01, 0], (0.04, 0.03, 0.04))]
-                s.add(np.concatenate(spoke), frame)
-                if wheels:
-                    s.add(P.sphere(tip + [0, 0.028, 0], 0.028, 10), frame)
-    elif base == "sled":
-        r = rng.uniform(0.008, 0.014)
-        for sz in (-1, 1):
-            z = sz * (w / 2 - inset)
-            path = np.array([[-(d / 2 - inset), h - t, z], [-(d / 2 - inset) - 0.03, 0.0, z],
-                             [d / 2 - inset + 0.03, 0.0, z], [d / 2 - inset, h - t, z]])
-            s.add(P.tube(path, r, 8), frame)
-    elif base == "panels":
-        pt = rng.uniform(0.02, 0.05)
-        for sz in (-1, 1):
-            s.add(P.box((0, (h - t) / 2 + 0.005, sz * (w / 2 - pt / 2)), (d, h - t + 0.01, pt)), frame)
-    else:  # cantilever: a bent tube under each side
-        r = rng.uniform(0.009, 0.014)
-        for sz in (-1, 1):
-            z = sz * (w / 2 - inset)
-            path = np.array([[d / 2 - inset, h - t, z], [-(d / 2) + 0.05, h - t, z], [-(d / 2) + 0.02, 0.02, z],
-                             [d / 2, 0.0, z]])
-            s.add(P.tube(path, r, 8), frame)
-
-    if rng.random() < 0.94:  # back rest at -x, leaning back (else a stool)
-        back_h, tilt = rng.uniform(0.3, 0.65), rng.uniform(0, 16)
-        bt = rng.uniform(0.02, 0.07)
-        rot = P.rotation("z", tilt)
-        origin = np.array([-d / 2 + bt / 2, h - t / 2, 0.0])
-        style = rng.choice(["solid", "slats", "rails", "round"], p=[0.45, 0.2, 0.2, 0.15])
-        back_m = seat_m if rng.random() < 0.7 else frame
-        if style == "solid":
-            s.add(P.place(P.rounded_box((0, back_h / 2, 0), (bt, back_h, w), rng.uniform(0.003, bt / 2)), origin, rot), back_m)
-        elif style == "round":
-            s.add(P.place(P.ellipsoid((0, back_h * 0.6, 0), (bt / 2, back_h * 0.42, w / 2), sections=20), origin, rot), back_m)
-            s.add(P.place(P.box((0, back_h * 0.12, 0), (bt, back_h * 0.3, w * 0.45)), origin, rot), back_m)
-        else:
-            post = rng.uniform(0.02, 0.04)
-            for sz in (-1, 1):
-                s.add(P.place(P.box((0, back_h / 2, sz * (w / 2 - post / 2)), (bt, back_h, post)), origin, rot), frame)
-            s.add(P.place(P.box((0, back_h - 0.03, 0), (bt, rng.uniform(0.04, 0.1), w)), origin, rot), back_m)
-            if style == "slats":
-                n = int(rng.integers(2, 7))
-                for z in np.linspace(-w / 2 + post, w / 2 - post, n + 2)[1:-1]:
-                    s.add(P.place(P.box((0, back_h / 2, z), (bt * 0.6, back_h, rng.uniform(0.015, 0.04))), origin, rot), frame)
-            else:
-                for y in np.linspace(0.1, back_h - 0.08, int(rng.integers(1, 4)) + 1)[:-1]:
-                    s.add(P.place(P.box((0, y, 0), (bt * 0.7, rng.uniform(0.02, 0.06), w)), origin, rot), back_m)
-
-    if rng.random() < 0.3 and not round_seat:  # arm rests
-        arm_h = rng.uniform(0.18, 0.28)
-        aw = rng.uniform(0.03, 0.08)
-        for sz in (-1, 1):
-            z = sz * (w / 2 + aw / 2 - 0.01)
-            s.add(P.rounded_box((-0.02, h + arm_h, z), (d * rng.uniform(0.7, 1.0), 0.03, aw), 0.012), seat_m)
-            if rng.random() < 0.5:
-                s.add(P.box((0.0, h + arm_h / 2 - t / 2, z), (d * 0.8, arm_h + t, aw * 0.6)), frame)
-            else:
-                s.add(P.cylinder((d / 2 - 0.06, h - t, z), (d / 2 - 0.06, h + arm_h, z), 0.013, 10), frame)
-    return s
+TABLE_BASES = {  # base: probability, for rectangular tops (round and oval tops: ROUND_TABLE_BASES)
+    "legs": 0.26,  # 4 legs, maybe splayed, apron, low stretchers, a shelf
+    "frame": 0.1,  # thin square-tube frame: legs, apron and stretchers
+    "hairpin": 0.07,  # thin bent-rod V legs
+    "sawhorse": 0.07,  # A-shaped leg pairs at both ends and a stretcher
+    "trestle": 0.1,  # a post on a foot at each end, a stretcher
+    "panels": 0.11,  # panel ends, maybe a modesty panel
+    "desk": 0.1,  # a drawer block at one end
+    "pedestal": 0.08,  # one or two columns on feet or discs
+    "x": 0.11,  # crossed legs at both ends
+}
+ROUND_TABLE_BASES = {"pedestal": 0.5, "legs": 0.3, "tripod": 0.2}
+TABLE_TOPS = {"rect": 0.65, "round": 0.25, "oval": 0.1}  # top: probability
 
 
-def table(rng: np.random.Generator) -> Shape:
-    """Tables and desks: rectangular, oval or round tops; 4 legs, pedestal, trestle, crossed legs, panel or drawer-block bases."""
+def table(rng: np.random.Generator, base: str | None = None) -> Shape:
+    """Tables and desks: rectangular, oval or round tops (some of glass) on a base of `TABLE_BASES`
+    (`ROUND_TABLE_BASES` under round and oval tops); dining, coffee and bar heights."""
     s = Shape()
     top_m = s.material(mat.pick(rng, wood=4, paint=1, light=1, dark=1))
     base_m = top_m if rng.random() < 0.5 else s.material(mat.pick(rng, wood=2, metal=2, dark=1, paint=1))
     h = float(rng.choice([rng.uniform(0.68, 0.8), rng.uniform(0.35, 0.5), rng.uniform(0.9, 1.05)], p=[0.7, 0.2, 0.1]))
     t = rng.uniform(0.02, 0.07)
-    shape = rng.choice(["rect", "round", "oval"], p=[0.65, 0.25, 0.1])
+    if base is None:
+        shape = choose(rng, TABLE_TOPS)
+        base = choose(rng, TABLE_BASES if shape == "rect" else ROUND_TABLE_BASES)
+    else:
+        shape = "rect" if base in TABLE_BASES else "round"
+    s.style = base
+    if base in ("frame", "hairpin", "x", "tripod") and rng.random() < 0.3:  # a glass plate on a thin base
+        top_m, t = s.material(mat.glass(rng)), rng.uniform(0.008, 0.016)
+        base_m = s.material(mat.pick(rng, metal=3, dark=2))
     if shape == "round":
         length = depth = rng.uniform(0.6, 1.3)
         s.add(P.cylinder((0, h - t, 0), (0, h, 0), length / 2, 36), top_m)
@@ -150,15 +73,13 @@ def table(rng: np.random.Generator) -> Shape:
         else:
             s.add(P.rounded_box((0, h - t / 2, 0), (depth, t, length), rng.choice([0.003, t / 2.2, 0.04])), top_m)
 
-    if shape != "rect":
-        base = rng.choice(["pedestal", "legs"], p=[0.6, 0.4])
-    else:
-        base = rng.choice(["legs", "trestle", "panels", "desk", "pedestal", "x"], p=[0.46, 0.13, 0.14, 0.11, 0.08, 0.08])
     hx, hz = depth / 2 * rng.uniform(0.72, 0.92), length / 2 * rng.uniform(0.72, 0.94)
     if shape != "rect":
         hx = hz = min(depth, length) / 2 * 0.6
+    under = h - t + 0.005  # just into the top
     if base == "legs":
-        _legs(s, rng, hx, hz, h - t / 2, base_m)
+        splay = rng.uniform(0.03, 0.08) if rng.random() < 0.25 else 0.0
+        corner_legs(s, rng, hx - splay * 0.5, hz - splay * 0.5, h - t / 2, base_m, splay=splay)
         if rng.random() < 0.5 and shape == "rect":  # apron
             ah = rng.uniform(0.05, 0.12)
             for x in (-hx, hx):
@@ -166,6 +87,44 @@ def table(rng: np.random.Generator) -> Shape:
             s.add(P.box((0, h - t - ah / 2 + 0.005, hz), (2 * hx, ah, 0.02)), base_m, mirror_z=True)
         if rng.random() < 0.2:  # lower shelf
             s.add(P.box((0, rng.uniform(0.1, 0.25), 0), (2 * hx + 0.03, 0.02, 2 * hz + 0.03)), top_m)
+        elif rng.random() < 0.3 and splay == 0:  # low stretchers: an H between the legs
+            y, r = rng.uniform(0.1, 0.2), rng.uniform(0.01, 0.02)
+            for sz in (-1, 1):
+                s.add(P.cylinder((-hx, y, sz * hz), (hx, y, sz * hz), r, 8), base_m)
+            s.add(P.cylinder((0, y, -hz), (0, y, hz), r, 8), base_m)
+    elif base == "frame":  # square tubes: legs, an apron frame and low stretchers
+        bar = rng.uniform(0.02, 0.035)
+        for sx in (-1, 1):
+            for sz in (-1, 1):
+                s.add(P.box((sx * hx, under / 2, sz * hz), (bar, under, bar)), base_m)
+        y_top = under - bar / 2
+        for y in [y_top] + ([rng.uniform(0.08, 0.2)] if rng.random() < 0.7 else []):
+            for sx in (-1, 1):
+                s.add(P.box((sx * hx, y, 0), (bar, bar, 2 * hz)), base_m)
+            if y == y_top:
+                s.add(P.box((0, y, hz), (2 * hx, bar, bar)), base_m, mirror_z=True)
+    elif base == "hairpin":  # each leg two or three thin rods bent together at the foot
+        r, rods, spread = rng.uniform(0.005, 0.008), int(rng.choice([2, 2, 3])), rng.uniform(0.08, 0.15)
+        for sx in (-1, 1):
+            for sz in (-1, 1):
+                corner = np.array([sx * hx, under, sz * hz])
+                tops = [corner, corner - [0, 0, sz * spread]] + ([corner - [sx * spread, 0, 0]] if rods == 3 else [])
+                middle = np.mean(tops, axis=0)
+                foot = middle * [1, 0, 1] + [sx * 0.02, 0, sz * 0.02]
+                for top in tops:
+                    s.add(P.cylinder(foot, top, r, 8), base_m)
+                s.add(P.box(middle - [0, 0.005, 0], (spread * 0.9 if rods == 3 else 0.05, 0.01, spread * 1.1)), base_m)
+    elif base == "tripod":  # three thin splayed legs with a ring
+        r, splay = rng.uniform(0.008, 0.015), rng.uniform(0.05, 0.12)
+        rho = min(depth, length) / 2 * rng.uniform(0.4, 0.6)
+        a = np.radians(np.array([0, 120, 240]) + rng.uniform(0, 120))
+        heads = np.stack([rho * np.cos(a), np.full(3, under), rho * np.sin(a)], 1)
+        feet = heads * [1 + splay / rho, 0, 1 + splay / rho]
+        for foot, head in zip(feet, heads):
+            s.add(P.cylinder(foot, head, r, 10), base_m)
+        y = rng.uniform(0.2, 0.35) * h
+        ring = rho + splay * (1 - y / under)
+        s.add(P.tube(P.arc((0, y, 0), ring, 0, 360, "xz", 24), r * 0.7, 8), base_m)
     elif base == "pedestal":
         col = rng.uniform(0.04, 0.09)
         reach = min(depth, length) * 0.38
@@ -178,12 +137,24 @@ def table(rng: np.random.Generator) -> Shape:
                 tip = P.rotation("y", a) @ np.array([reach, 0.0, 0.0]) + [0, 0, z]
                 s.add(np.concatenate([P.box((0, 0.03, z), (0.06, 0.06, 0.06)), P.box(tip + [0, 0.015, 0], (0.04, 0.03, 0.04))]), base_m)
     elif base == "x":  # crossed legs at both ends, a stretcher between them
-        bar = rng.uniform(0.03, 0.06)
+        bar = rng.uniform(0.02, 0.06)
         for sz in (-1, 1):
             for sx in (-1, 1):
                 s.add(np.concatenate([P.box((sx * hx, 0.0, sz * hz), (bar, 1e-3, bar)),
                                       P.box((-sx * hx, h - t + 0.005, sz * hz), (bar, 1e-3, bar))]), base_m)
         s.add(P.box((0, (h - t) / 2, 0), (bar * 0.8, bar * 0.8, 2 * hz)), base_m)
+    elif base == "sawhorse":  # two legs leaning together at each end, a cleat under the top, a stretcher
+        bar, spread = rng.uniform(0.035, 0.06), depth * rng.uniform(0.35, 0.48)
+        for sz in (-1, 1):
+            z = sz * hz
+            for sx in (-1, 1):
+                s.add(np.concatenate([P.box((sx * spread, 0.0, z), (bar, 1e-3, bar)),
+                                      P.box((sx * spread * 0.25, under, z), (bar, 1e-3, bar))]), base_m)
+            s.add(P.box((0, under - bar / 2, z), (depth * 0.85, bar, bar * 1.2)), base_m)
+        y = rng.uniform(0.25, 0.45) * h
+        across = 2 * spread * (1 - 0.75 * y / under)  # between the two legs at that height
+        s.add(P.box((0, y, hz), (across, bar, bar * 0.8)), base_m, mirror_z=True)
+        s.add(P.box((0, y, 0), (bar * 0.8, bar, 2 * hz)), base_m)
     elif base == "trestle":
         pt = rng.uniform(0.04, 0.08)
         for sz in (-1, 1):
@@ -248,12 +219,173 @@ def sofa(rng: np.random.Generator, seats: int | None = None) -> Shape:
         s.add(P.rounded_box((depth / 2 + 0.3, (leg_h + seat_h) / 2, z), (0.65, seat_h - leg_h, cw + 0.02), r), cushion_m)
     if leg_h > 0:
         legs_m = s.material(mat.pick(rng, wood=2, metal=1, dark=1))
-        _legs(s, rng, depth / 2 - 0.06, length / 2 - 0.06, leg_h + 0.01, legs_m, thick=rng.uniform(0.03, 0.06))
+        corner_legs(s, rng, depth / 2 - 0.06, length / 2 - 0.06, leg_h + 0.01, legs_m, thick=rng.uniform(0.03, 0.06))
     return s
 
 
-def bench(rng: np.random.Generator) -> Shape:
-    """Benches: slab or slatted seats; legs, end panels, A-frames or tube ends; with or without back and arms."""
+BENCH_KINDS = {  # kind: probability
+    "classic": 0.38,  # slab or slatted seat on legs, end panels, A-frames or tube loops; back and arms or not
+    "park": 0.2,  # slatted seat and back on cast-iron ends (often with scrolled arms)
+    "picnic": 0.12,  # a slatted table with a bench on each side, on slanted legs
+    "metal_legs": 0.16,  # backless, on thin hairpin rods, flat-bar U frames or square tubes
+    "trestle": 0.14,  # backless, splayed legs at each end and a stretcher
+}
+
+
+def bench(rng: np.random.Generator, kind: str | None = None) -> Shape:
+    """Benches of `BENCH_KINDS`; the long axis along z, the seat's front at +x."""
+    kind = kind or choose(rng, BENCH_KINDS)
+    s = {"classic": _classic_bench, "park": _park_bench, "picnic": _picnic_table, "metal_legs": _metal_leg_bench,
+         "trestle": _trestle_bench}[kind](rng)
+    s.style = kind
+    return s
+
+
+def _slats(s: Shape, n: int, x0: float, x1: float, y: float, t: float, length: float, material: int,
+           rot: np.ndarray | None = None, pivot: np.ndarray | None = None) -> None:
+    """n boards along z filling x0..x1 with small gaps, top at y (turned by `rot` about `pivot`: a back)."""
+    gap = min(0.015, (x1 - x0) / n * 0.2)
+    width = (x1 - x0 - (n - 1) * gap) / n
+    for x in np.linspace(x0 + width / 2, x1 - width / 2, n):
+        board = P.box((x, y - t / 2, 0), (width, t, length))
+        s.add(board if rot is None else P.place(board - pivot, pivot, rot), material)
+
+
+def _park_bench(rng) -> Shape:
+    s = Shape()
+    wood = s.material(mat.pick(rng, wood=4, paint=1))
+    iron = s.material(mat.pick(rng, dark=3, paint=1, metal=1))
+    length, depth, h = rng.uniform(1.2, 2.0), rng.uniform(0.42, 0.52), rng.uniform(0.42, 0.48)
+    t = rng.uniform(0.025, 0.04)
+    back_h, tilt = rng.uniform(0.35, 0.5), rng.uniform(10, 22)
+    xf, xb = depth / 2, -depth / 2
+    _slats(s, int(rng.integers(4, 8)), xb + 0.02, xf, h, t, length, wood)
+    rot, pivot = P.rotation("z", tilt), np.array([xb, h, 0.0])
+    slat_x = xb - t / 2 - 0.005
+    boards = int(rng.integers(2, 6))
+    for y in np.linspace(h + 0.07, h + back_h - 0.04, boards):  # back slats lean back with the frame
+        s.add(P.place(P.box((slat_x, y, 0), (t, back_h / boards * 0.7, length)) - pivot, pivot, rot), wood)
+    r = rng.uniform(0.014, 0.022)
+    arms = rng.random() < 0.65
+    ends = [-1.0, 1.0] + ([0.0] if length > 1.6 else [])
+    top = pivot + rot @ np.array([0.0, back_h, 0.0]) - [t + 0.01, 0, 0]
+    rail = h - t - r + 0.004  # the seat rail's axis, its top a little into the slats
+    for f in ends:
+        z = f * (length / 2 - rng.uniform(0.04, 0.12) if f else 0.0)
+        path = np.array([[xb - 0.07, 0.0, z], [xb - 0.01, rail, z], top * [1, 1, 0] + [0, 0, z]])
+        s.add(P.tube(path, r, 8), iron)  # rear leg up into the back support
+        s.add(P.tube(np.array([[xf + 0.05, 0.0, z], [xf - 0.04, rail, z]]), r, 8), iron)  # front leg
+        s.add(P.tube(np.array([[xf + 0.01, rail, z], [xb - 0.02, rail, z]]), r, 8), iron)  # seat rail
+        if arms and f:
+            arm_y = h + rng.uniform(0.18, 0.25)
+            back_x = xb - (arm_y - h) * np.tan(np.radians(tilt)) - t
+            path = np.array([[back_x, arm_y, z], [xf + 0.02, arm_y + 0.02, z], [xf + 0.06, arm_y - 0.06, z], [xf - 0.02, rail, z]])
+            s.add(P.tube(path, r, 8), iron)
+        for x in (xb - 0.07, xf + 0.05):
+            s.add(P.sphere((x, r * 0.8, z), r * 1.4, 8), iron)  # scrolled feet
+    return s
+
+
+def _picnic_table(rng) -> Shape:
+    s = Shape()
+    wood = s.material(mat.pick(rng, wood=5, paint=1))
+    frame = wood if rng.random() < 0.7 else s.material(mat.pick(rng, metal=2, dark=1, paint=1))
+    top_w, top_h, t = rng.uniform(0.6, 0.8), rng.uniform(0.72, 0.78), rng.uniform(0.03, 0.045)
+    seat_w, seat_h = rng.uniform(0.22, 0.3), rng.uniform(0.42, 0.46)
+    seat_x = top_w / 2 + rng.uniform(0.1, 0.2) + seat_w / 2
+    width = 2 * (seat_x + seat_w / 2)
+    length = max(rng.uniform(1.5, 2.2), width * rng.uniform(1.1, 1.3))
+    _slats(s, int(rng.integers(3, 6)), -top_w / 2, top_w / 2, top_h, t, length, wood)
+    for sx in (-1, 1):
+        _slats(s, int(rng.integers(2, 4)), sx * seat_x - seat_w / 2, sx * seat_x + seat_w / 2, seat_h, t, length, wood)
+    bar, board = rng.uniform(0.04, 0.06), rng.uniform(0.08, 0.11)
+    zl = length / 2 - rng.uniform(0.15, 0.3)
+    for sz in (-1, 1):
+        z = sz * zl
+        for sx in (-1, 1):  # slanted legs from outside the seats up to the top
+            s.add(np.concatenate([P.box((sx * (seat_x + seat_w / 2 - board), 0.0, z), (board, 1e-3, bar)),
+                                  P.box((sx * (top_w / 2 - board * 1.2), top_h - t + 0.004, z), (board, 1e-3, bar))]), frame)
+        s.add(P.box((0, seat_h - t - board / 2 + 0.004, z), (width, board, bar)), frame)  # seat cross beam
+        s.add(P.box((0, top_h - t - board / 2 + 0.004, z), (top_w * 0.95, board, bar)), frame)  # top cleat
+    if rng.random() < 0.6:  # braces from the cross beams to the top's middle
+        for sz in (-1, 1):
+            s.add(np.concatenate([P.box((0, seat_h - t - 0.02, sz * zl), (bar, 0.04, bar)),
+                                  P.box((0, top_h - t - 0.02, sz * zl * 0.4), (bar, 0.04, bar))]), frame)
+    return s
+
+
+def _bench_seat(s: Shape, rng, length: float, depth: float, h: float, t: float, material: int) -> None:
+    """A slab or a row of slats, top at h."""
+    if rng.random() < 0.4:  # boards held by a cleat under each end
+        _slats(s, int(rng.integers(3, 6)), -depth / 2, depth / 2, h, t, length, material)
+        s.add(P.box((0, h - t - 0.016, length / 2 - 0.06), (depth * 0.95, 0.04, 0.04)), material, mirror_z=True)
+    else:
+        s.add(P.rounded_box((0, h - t / 2, 0), (depth, t, length), rng.uniform(0.003, t / 2)), material)
+
+
+def _metal_leg_bench(rng) -> Shape:
+    s = Shape()
+    seat_m = s.material(mat.pick(rng, wood=4, paint=1, dark=1))
+    metal = s.material(mat.pick(rng, metal=2, dark=3, paint=1))
+    length, depth, h = rng.uniform(1.0, 2.0), rng.uniform(0.3, 0.45), rng.uniform(0.4, 0.48)
+    t = rng.uniform(0.025, 0.06)
+    _bench_seat(s, rng, length, depth, h, t, seat_m)
+    under = h - t + 0.004
+    zl = length / 2 - rng.uniform(0.06, 0.2)
+    style = str(rng.choice(["hairpin", "u_frame", "tubes"]))
+    for sz in (-1, 1):
+        z = sz * zl
+        if style == "hairpin":  # a V of two rods at each corner, or one across the end
+            r = rng.uniform(0.005, 0.008)
+            for sx in (-1, 1):
+                foot = np.array([sx * (depth / 2 - 0.05), 0.0, z])
+                for dz in (0.0, -sz * 0.1):
+                    s.add(P.cylinder(foot, foot + [0, under, dz], r, 8), metal)
+        elif style == "u_frame":  # a flat bar bent into a U (or a closed loop) under each end
+            bar, width = rng.uniform(0.012, 0.025), rng.uniform(0.04, 0.07)
+            x = depth / 2 - 0.03
+            s.add(P.box((x, under / 2, z), (bar, under, width)), metal)
+            s.add(P.box((-x, under / 2, z), (bar, under, width)), metal)
+            s.add(P.box((0, bar / 2, z), (2 * x + bar, bar, width)), metal)
+        else:  # square tubes: two legs, a foot bar and a top bar per end
+            bar = rng.uniform(0.02, 0.035)
+            x = depth / 2 - 0.04
+            for sx in (-1, 1):
+                s.add(P.box((sx * x, under / 2, z), (bar, under, bar)), metal)
+            for y in (bar / 2, under - bar / 2):
+                s.add(P.box((0, y, z), (2 * x + bar, bar, bar)), metal)
+    if style == "tubes" and rng.random() < 0.6:  # a stretcher along the bench, on the foot bars
+        s.add(P.box((0, 0.02, 0), (0.025, 0.025, 2 * zl)), metal)
+    return s
+
+
+def _trestle_bench(rng) -> Shape:
+    s = Shape()
+    wood = s.material(mat.pick(rng, wood=5, paint=1, dark=1))
+    legs_m = wood if rng.random() < 0.7 else s.material(mat.pick(rng, wood=2, dark=1, metal=1))
+    length, depth, h = rng.uniform(1.0, 2.2), rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.48)
+    t = rng.uniform(0.03, 0.06)
+    _bench_seat(s, rng, length, depth, h, t, wood)
+    bar = rng.uniform(0.035, 0.055)
+    zl = length / 2 - rng.uniform(0.08, 0.22)
+    splay, lean = depth * rng.uniform(0.15, 0.45), rng.uniform(0.0, 0.08)
+    for sz in (-1, 1):
+        z = sz * zl
+        for sx in (-1, 1):  # splayed legs, also leaning out along the bench
+            s.add(np.concatenate([P.box((sx * (depth / 2 - bar + splay), 0.0, z + sz * lean), (bar, 1e-3, bar)),
+                                  P.box((sx * (depth / 2 - bar * 1.5), h - t + 0.004, z), (bar, 1e-3, bar))]), legs_m)
+        s.add(P.box((0, h - t - 0.026, z), (depth * 0.9, 0.06, bar)), legs_m)  # cleat under the seat
+    if rng.random() < 0.7:  # a bar between the legs at each end and a stretcher along the bench
+        y = rng.uniform(0.12, 0.22)
+        f = 1 - y / (h - t)  # how far down the legs: their splay and lean there
+        for sz in (-1, 1):
+            s.add(P.box((0, y, sz * (zl + lean * f)), (depth - 2 * bar + 2 * splay * f, bar * 0.8, bar * 0.8)), legs_m)
+        s.add(P.box((0, y, 0), (bar * 0.8, bar * 0.8, 2 * (zl + lean * f))), legs_m)
+    return s
+
+
+def _classic_bench(rng: np.random.Generator) -> Shape:
+    """Slab or slatted seats; legs, end panels, A-frames or tube ends; with or without back and arms."""
     s = Shape()
     seat_m = s.material(mat.pick(rng, wood=4, paint=1, metal=1, dark=1))
     frame = seat_m if rng.random() < 0.4 else s.material(mat.pick(rng, metal=2, dark=2, wood=1, paint=1))
@@ -265,13 +397,13 @@ def bench(rng: np.random.Generator) -> Shape:
         sw = (depth - (n - 1) * gap) / n
         for x in np.linspace(-depth / 2 + sw / 2, depth / 2 - sw / 2, n):
             s.add(P.box((x, h - t / 2, 0), (sw, t, length)), seat_m)
-        s.add(P.box((0, h - t - 0.02, length / 2 - 0.08), (depth, 0.04, 0.05)), frame, mirror_z=True)
+        s.add(P.box((0, h - t - 0.016, length / 2 - 0.08), (depth, 0.04, 0.05)), frame, mirror_z=True)
     else:
         s.add(P.rounded_box((0, h - t / 2, 0), (depth, t, length), rng.uniform(0.003, t / 2)), seat_m)
     base = rng.choice(["legs", "panels", "aframe", "loop"], p=[0.4, 0.25, 0.2, 0.15])
     zl = length / 2 - rng.uniform(0.05, 0.2)
     if base == "legs":
-        _legs(s, rng, depth / 2 - 0.04, zl, h - t / 2, frame)
+        corner_legs(s, rng, depth / 2 - 0.04, zl, h - t / 2, frame)
     elif base == "panels":
         s.add(P.box((0, (h - t) / 2 + 0.005, zl), (depth * rng.uniform(0.8, 1.0), h - t + 0.01, rng.uniform(0.03, 0.08))), frame, mirror_z=True)
     elif base == "aframe":
@@ -298,7 +430,7 @@ def bench(rng: np.random.Generator) -> Shape:
         if rng.random() < 0.5:  # arms
             for sz in (-1, 1):
                 s.add(P.box((0, h + 0.2, sz * (length / 2 - 0.03)), (depth, 0.04, 0.05)), frame)
-                s.add(P.box((depth / 2 - 0.04, h + 0.1, sz * (length / 2 - 0.03)), (0.04, 0.2, 0.04)), frame)
+                s.add(P.box((depth / 2 - 0.04, h + 0.095, sz * (length / 2 - 0.03)), (0.04, 0.21, 0.04)), frame)
     return s
 
 
@@ -317,7 +449,7 @@ def cabinet(rng: np.random.Generator) -> Shape:
     if base == "plinth":
         s.add(P.box((0, y0 / 2 + 0.005, 0), (depth - 0.04, y0 + 0.01, width - 0.04)), body)
     elif base == "legs":
-        _legs(s, rng, depth / 2 - 0.04, width / 2 - 0.04, y0 + 0.01, s.material(mat.pick(rng, metal=1, wood=1, dark=1)))
+        corner_legs(s, rng, depth / 2 - 0.04, width / 2 - 0.04, y0 + 0.01, s.material(mat.pick(rng, metal=1, wood=1, dark=1)))
     yc, hb = y0 + height / 2, height
     if kind == "shelves":
         pt = rng.uniform(0.015, 0.03)

@@ -201,3 +201,36 @@ def loft(sections: Sequence[Points]) -> list[Points]:
     is not convex (a hood lower than the cabin, a tail rising behind a fuselage).
     """
     return [np.concatenate([sections[i], sections[i + 1]]) for i in range(len(sections) - 1)]
+
+
+def sheet(grid: np.ndarray, thickness: float | np.ndarray, overlap: float = 0.05) -> list[Points]:
+    """A bent plate of `thickness` around a mid-surface grid (I,J,3): shell seats, curved backs and slats.
+
+    Every grid cell becomes one convex part, the hull of its four corners moved by
+    +-thickness/2 along the surface normal at each corner (one convex hull of the whole
+    surface would fill its hollow). Cells reach `overlap` of a cell into their neighbours:
+    cells that only shared a face would leave that face inside the union (a zero-volume
+    double layer in the mesh), overlapping ones fuse into one closed plate. `thickness` is
+    one value or (I,J). Returns (I-1)*(J-1) point sets of 8 points each.
+    """
+    grid = np.asarray(grid, dtype=np.float64)
+    du, dv = np.gradient(grid, axis=0), np.gradient(grid, axis=1)
+    normal = np.cross(du, dv)
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    half = 0.5 * np.broadcast_to(np.asarray(thickness, dtype=np.float64), grid.shape[:2])[..., None] * normal
+    rows, columns = grid.shape[:2]
+    cells = []
+    for i in range(rows - 1):
+        for j in range(columns - 1):
+            corners = []
+            for layer in (grid + half, grid - half):
+                quad = layer[i:i + 2, j:j + 2].copy()  # (2,2,3); inner edges pushed into the neighbours
+                step = quad[1] - quad[0]
+                quad[0] -= overlap * step * (i > 0)
+                quad[1] += overlap * step * (i + 2 < rows)
+                step = quad[:, 1] - quad[:, 0]
+                quad[:, 0] -= overlap * step * (j > 0)
+                quad[:, 1] += overlap * step * (j + 2 < columns)
+                corners.append(quad.reshape(-1, 3))
+            cells.append(np.concatenate(corners))
+    return cells

@@ -16,6 +16,7 @@ class Shape:
 
     parts: list[Part] = field(default_factory=list)
     materials: list[Material] = field(default_factory=list)
+    style: str = ""  # the style the generator drew ("bar_stool", "airliner", ...), for tests and counts
 
     def material(self, material: Material) -> int:
         """Register a material; returns its index for `add`."""
@@ -33,3 +34,10 @@ class Shape:
     def part_material(self) -> np.ndarray:
         """(P,) material index of every part."""
         return np.array([p.material for p in self.parts], dtype=np.int64)
+
+
+def choose(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    """One key of `weights` (style -> probability, normalised here) drawn with its probability."""
+    names = list(weights)
+    p = np.array([weights[n] for n in names], dtype=np.float64)
+    return names[rng.choice(len(names), p=p / p.sum())]

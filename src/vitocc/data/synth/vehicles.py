@@ -6,101 +6,216 @@ import numpy as np
 
 from vitocc.data.synth import materials as mat
 from vitocc.data.synth import primitives as P
-from vitocc.data.synth.shape import Shape
+from vitocc.data.synth.shape import Shape, choose
+
+AIRPLANE_KINDS = {  # kind: probability
+    "airliner": 0.38,  # swept, often cranked wings, 2-4 engines under them, long span
+    "jet": 0.12,  # business jets: engines on the rear fuselage, often a T-tail
+    "fighter": 0.2,  # delta or swept thin wings, single or canted twin fins, missiles
+    "prop": 0.14,  # light planes: straight wings (high ones on struts), nose or wing propellers, fixed gear
+    "cargo": 0.1,  # high wing, T-tail, upswept tail, four turboprops or jets, gear sponsons
+    "glider": 0.06,  # very long thin wings, slender boom, T-tail
+}
 
 
-def _wing(s: Shape, root: np.ndarray, span: float, chord: float, taper: float, sweep_deg: float,
-          dihedral_deg: float, thickness: float, material: int, vertical: bool = False, mirror: bool = True) -> np.ndarray:
-    """A tapered, swept wing (or a fin when `vertical`) from `root`; returns the tip's centre.
+def _surface(s: Shape, stations: np.ndarray, material: int, vertical: bool = False, mirror: bool = True,
+             rot: np.ndarray | None = None, pivot: np.ndarray | None = None) -> None:
+    """A lifting surface through `stations` (K,5): leading-edge x, y, z, chord, thickness; one
+    convex part per pair of stations (a cranked wing is two). Sections are lens-shaped
+    (`primitives.section`); a fin's (`vertical`) thickness is along z. `rot` about `pivot`
+    cants a fin; `mirror` adds the copy across z = 0."""
+    sections = [P.section((x - 0.35 * c, y, z), c, t, "y" if vertical else "z") for x, y, z, c, t in stations]
+    for part in P.loft(sections):
+        if rot is not None:
+            part = P.place(part - pivot, pivot, rot)
+        s.add(part, material, mirror_z=mirror)
 
-    `mirror` adds the copy mirrored across z = 0 (the other wing, a twin fin, a winglet).
+
+def _planform(root_le: float, root_y: float, semi_span: float, chord: float, taper: float, sweep_deg: float,
+              dihedral_deg: float, tc_root: float, tc_tip: float, max_thickness: float, kink: float = 0.0) -> np.ndarray:
+    """Stations (K,5) of a tapered, swept wing from the centre line (x_le, y, z, chord, thickness).
+
+    Thickness is `tc` times the chord, the root's capped at `max_thickness` (real wings are
+    1-2% of the plane's length thick at the root, thinner at the tip). With `kink` > 0 the
+    inner `kink` of the span has a straight trailing edge (an airliner's cranked wing).
     """
-    sweep = span * np.tan(np.radians(sweep_deg))
-    if vertical:
-        tip = root + np.array([-sweep, span, 0.0])
-        pts = np.concatenate([P.section(root, chord, thickness, "y"), P.section(tip, chord * taper, thickness * taper, "y")])
-    else:
-        tip = root + np.array([-sweep, span * np.tan(np.radians(dihedral_deg)), span])
-        pts = np.concatenate([P.section(root, chord, thickness), P.section(tip, chord * taper, thickness * taper)])
-    s.add(pts, material, mirror_z=mirror)
-    return tip
+    tan_sweep, tan_dihedral = np.tan(np.radians(sweep_deg)), np.tan(np.radians(dihedral_deg))
+    t_root = min(chord * tc_root, max_thickness)
+    tip_chord = chord * taper
+    z = [0.0, semi_span] if kink <= 0 else [0.0, kink * semi_span, semi_span]
+    le = [root_le - zi * tan_sweep for zi in z]
+    chords = [chord, tip_chord] if kink <= 0 else [chord, chord - kink * semi_span * tan_sweep, tip_chord]
+    if kink > 0:  # the outer panel tapers from the kink's chord
+        chords[1] = max(chords[1], tip_chord * 1.2)
+    f = np.asarray(z) / semi_span
+    thick = t_root * (1 - f) + tip_chord * tc_tip * f
+    return np.stack([le, root_y + np.asarray(z) * tan_dihedral, z, chords, thick], 1)
 
 
-def airplane(rng: np.random.Generator) -> Shape:
-    """Airliners, business jets, fighters and propeller planes: swept/straight/delta wings, 0-4 engines, T-tails."""
-    s = Shape()
+def _wing_at(stations: np.ndarray, z: float) -> np.ndarray:
+    """The station (5,) interpolated at span position z (leading edge, y, z, chord, thickness)."""
+    return np.array([np.interp(z, stations[:, 2], stations[:, i]) for i in range(5)])
+
+
+def _propeller(s: Shape, hub: np.ndarray, radius: float, blades: int, material: int, rng) -> None:
+    """A spinner and thin blades turning about x, at `hub` (the front of a nose or nacelle)."""
+    s.add(P.frustum(hub - [0.03, 0, 0], hub + [radius * 0.25, 0, 0], radius * 0.18, 0.0, 12), material)
+    width, thick = radius * rng.uniform(0.12, 0.2), radius * 0.05
+    for a in np.linspace(0, 360, blades, endpoint=False) + rng.uniform(0, 90):
+        rot = P.rotation("x", a)
+        blade = np.concatenate([P.box((0, radius * 0.1, 0), (thick * 2, 1e-3, width)), P.box((0, radius, 0), (thick, 1e-3, width * 0.6))])
+        s.add(P.place(blade, hub - [0.005, 0, 0], rot), material)
+
+
+def airplane(rng: np.random.Generator, kind: str | None = None) -> Shape:
+    """Airliners, business jets, fighters, light planes, cargo planes and gliders (`AIRPLANE_KINDS`).
+
+    Wings, stabilisers and fins are thin lens sections (6-12% of the chord, the wing root
+    capped at 1-2% of the length), lofted between stations: one convex part per panel.
+    """
+    kind = kind or choose(rng, AIRPLANE_KINDS)
+    s = Shape(style=kind)
     body = s.material(mat.pick(rng, light=5, paint=2, dark=1))
     accent = body if rng.random() < 0.5 else s.material(mat.pick(rng, paint=3, dark=1, light=1))
     engine_m = s.material(mat.pick(rng, metal=2, light=1, dark=1))
-    kind = rng.choice(["airliner", "jet", "fighter", "prop"], p=[0.45, 0.15, 0.25, 0.15])
-    radius = rng.uniform(0.04, 0.065) if kind != "fighter" else rng.uniform(0.035, 0.05)
-    upsweep = radius * rng.uniform(0.3, 0.9)
+    dark_m = s.material(mat.dark(rng))
+    radius = {"fighter": rng.uniform(0.035, 0.05), "glider": rng.uniform(0.028, 0.038), "cargo": rng.uniform(0.06, 0.08),
+              "prop": rng.uniform(0.045, 0.065)}.get(kind, rng.uniform(0.042, 0.062))
+    upsweep = radius * (rng.uniform(0.3, 0.9) if kind != "cargo" else rng.uniform(0.9, 1.3))
     nose = rng.uniform(0.08, 0.16)
     xs = np.concatenate([[0.5], 0.5 - nose * np.array([0.05, 0.2, 0.45, 1.0]), np.linspace(0.1, -0.25, 3), [-0.38, -0.5]])
-    r = radius * np.concatenate([[0.05], [0.35, 0.65, 0.88, 1.0], [1.0, 1.0, 0.95], [0.7, 0.25 if kind != "fighter" else 0.6]])
+    if kind == "glider":  # a pod and a slender boom
+        r = radius * np.array([0.05, 0.4, 0.75, 0.95, 1.0, 0.85, 0.45, 0.32, 0.28, 0.22])
+    else:
+        r = radius * np.concatenate([[0.05], [0.35, 0.65, 0.88, 1.0], [1.0, 1.0, 0.95], [0.7, 0.25 if kind != "fighter" else 0.6]])
     ys = upsweep * (np.clip(-0.2 - xs, 0.0, None) / 0.3) ** 1.5  # the tail rises
     s.add(P.tube(np.stack([xs, ys, np.zeros_like(xs)], 1), r, 14), body)
 
-    position = rng.choice(["low", "mid", "high"], p=[0.6, 0.2, 0.2] if kind != "prop" else [0.3, 0.2, 0.5])
-    wing_y = {"low": -0.55, "mid": 0.0, "high": 0.6}[position] * radius
+    position = choose(rng, {"airliner": {"low": 1.0}, "jet": {"low": 1.0}, "fighter": {"low": 0.3, "mid": 0.7},
+                            "prop": {"low": 0.45, "high": 0.55}, "cargo": {"high": 1.0}, "glider": {"mid": 0.4, "high": 0.6}}[kind])
+    wing_y = {"low": -0.6, "mid": 0.0, "high": 0.75}[position] * radius
+    kink, tc_tip = 0.0, rng.uniform(0.06, 0.1)
     if kind == "fighter":
         span, chord, taper, sweep = rng.uniform(0.25, 0.4), rng.uniform(0.35, 0.5), rng.uniform(0.05, 0.3), rng.uniform(35, 60)
-        wing_x = -0.05
+        wing_le, tc_root, tc_tip = -0.05 + 0.35 * chord, rng.uniform(0.04, 0.07), rng.uniform(0.04, 0.06)
     elif kind == "prop":
-        span, chord, taper, sweep = rng.uniform(0.45, 0.65), rng.uniform(0.12, 0.18), rng.uniform(0.6, 1.0), rng.uniform(-3, 6)
-        wing_x = rng.uniform(0.15, 0.25)
-    else:
-        span, chord, taper, sweep = rng.uniform(0.4, 0.62), rng.uniform(0.15, 0.28), rng.uniform(0.2, 0.5), rng.uniform(20, 38)
-        wing_x = rng.uniform(0.05, 0.2)
+        span, chord, taper, sweep = rng.uniform(0.5, 0.7), rng.uniform(0.12, 0.18), rng.uniform(0.6, 1.0), rng.uniform(-2, 4)
+        wing_le, tc_root = rng.uniform(0.2, 0.3), rng.uniform(0.1, 0.14)
+    elif kind == "glider":
+        span, chord, taper, sweep = rng.uniform(0.7, 1.0), rng.uniform(0.075, 0.1), rng.uniform(0.35, 0.6), rng.uniform(-1, 3)
+        wing_le, tc_root, tc_tip = rng.uniform(0.15, 0.25), rng.uniform(0.12, 0.15), rng.uniform(0.1, 0.13)
+    elif kind == "cargo":
+        span, chord, taper, sweep = rng.uniform(0.48, 0.6), rng.uniform(0.13, 0.19), rng.uniform(0.3, 0.6), rng.uniform(0, 25)
+        wing_le, tc_root = rng.uniform(0.1, 0.2), rng.uniform(0.1, 0.13)
+    elif kind == "jet":
+        span, chord, taper, sweep = rng.uniform(0.4, 0.55), rng.uniform(0.14, 0.22), rng.uniform(0.3, 0.45), rng.uniform(15, 32)
+        wing_le, tc_root = rng.uniform(0.05, 0.15), rng.uniform(0.08, 0.12)
+    else:  # airliner
+        span, chord, taper, sweep = rng.uniform(0.46, 0.6), rng.uniform(0.14, 0.22), rng.uniform(0.2, 0.35), rng.uniform(24, 37)
+        wing_le, tc_root = rng.uniform(0.12, 0.22), rng.uniform(0.08, 0.12)
+        kink = rng.uniform(0.3, 0.4) if rng.random() < 0.7 else 0.0
     dihedral = rng.uniform(0, 7) if kind != "fighter" else rng.uniform(-5, 2)
-    root = np.array([wing_x, wing_y, 0.0])
-    tip = _wing(s, root, span, chord, taper, sweep, dihedral, chord * rng.uniform(0.08, 0.14), body)
-    if rng.random() < 0.3 and kind == "airliner":  # winglets
-        _wing(s, tip - [0.0, 0.0, 0.01], chord * taper * 0.8, chord * taper * 0.8, 0.5, 30, 0, chord * taper * 0.08, accent,
-              vertical=True)
+    wing = _planform(wing_le, wing_y, span, chord, taper, sweep, dihedral, tc_root, tc_tip, rng.uniform(0.01, 0.02), kink)
+    _surface(s, wing, body)
+    tip = wing[-1]
+    if rng.random() < 0.35 and kind in ("airliner", "jet", "glider"):  # winglets
+        h = tip[3] * rng.uniform(0.8, 1.3)
+        fin = np.array([[tip[0], tip[1], tip[2] - 0.003, tip[3] * 0.9, tip[4]], [tip[0] - h * 0.5, tip[1] + h, tip[2] - 0.003, tip[3] * 0.45, tip[4] * 0.5]])
+        _surface(s, fin, accent, vertical=True)
+    if kind == "prop" and position == "high":  # wing struts to the fuselage's bottom
+        at = _wing_at(wing, span * rng.uniform(0.4, 0.55))
+        for dx in (0.1, 0.6)[: int(rng.integers(1, 3))]:
+            x = at[0] - at[3] * dx
+            s.add(P.cylinder((x + 0.01, -radius * 0.7, radius * 0.6), (x, at[1] - at[4] / 2, at[2]), 0.004, 8), body, mirror_z=True)
 
-    fin_h = rng.uniform(0.1, 0.2) if kind != "fighter" else rng.uniform(0.08, 0.14)
-    fin_chord = rng.uniform(0.12, 0.2)
+    fin_h = {"fighter": rng.uniform(0.08, 0.14), "glider": rng.uniform(0.09, 0.14)}.get(kind, rng.uniform(0.1, 0.2))
+    fin_chord = rng.uniform(0.12, 0.2) if kind != "glider" else rng.uniform(0.07, 0.11)
     tail_x = -0.5 + fin_chord * 0.7
     twin = kind == "fighter" and rng.random() < 0.5
-    fin_root = np.array([tail_x, upsweep * 0.8, radius * 0.6 if twin else 0.0])
-    fin_tip = _wing(s, fin_root, fin_h, fin_chord, rng.uniform(0.4, 0.7), rng.uniform(20, 45), 0, 0.012, accent,
-                    vertical=True, mirror=twin)
-    fin_root[2] = fin_tip[2] = 0.0  # the stabiliser sits on the centre line, also behind twin fins
-    t_tail = kind in ("jet", "prop", "airliner") and rng.random() < 0.3
-    stab_root = fin_tip + [fin_chord * 0.2, -0.005, 0] if t_tail else fin_root - [0.0, upsweep * 0.3, 0.0]
-    _wing(s, stab_root, rng.uniform(0.1, 0.2), fin_chord * rng.uniform(0.6, 0.9), 0.5, rng.uniform(15, 35), rng.uniform(0, 6), 0.01,
-          accent if t_tail else body)
+    fin_root = np.array([tail_x + 0.35 * fin_chord, upsweep * 0.8, radius * 0.6 if twin else 0.0])
+    fin_sweep = np.tan(np.radians(rng.uniform(20, 45)))
+    fin_taper = rng.uniform(0.4, 0.7)
+    fin_t = fin_chord * rng.uniform(0.07, 0.11)
+    fin = np.array([fin_root.tolist() + [fin_chord, fin_t],
+                    [fin_root[0] - fin_h * fin_sweep, fin_root[1] + fin_h, fin_root[2], fin_chord * fin_taper, fin_t * fin_taper]])
+    cant = P.rotation("x", rng.uniform(10, 25)) if twin else None  # twin fins lean outwards
+    _surface(s, fin, accent, vertical=True, mirror=twin, rot=cant, pivot=fin_root)
+    t_tail = (kind in ("jet", "prop", "airliner") and rng.random() < 0.3) or (kind in ("cargo", "glider") and rng.random() < 0.8)
+    stab_chord = fin_chord * rng.uniform(0.6, 0.9) * (fin_taper if t_tail else 1.0) * (1.3 if t_tail else 1.0)
+    if t_tail:
+        stab_le, stab_y = fin[1, 0] + 0.02, fin[1, 1] - 0.005
+    else:
+        stab_le, stab_y = fin_root[0] + 0.01, fin_root[1] - upsweep * 0.3
+    stab_span = {"fighter": rng.uniform(0.1, 0.16), "glider": rng.uniform(0.08, 0.13)}.get(kind, rng.uniform(0.12, 0.2))
+    stab = _planform(stab_le, stab_y, stab_span, stab_chord, rng.uniform(0.35, 0.6), rng.uniform(15, 35) if kind != "glider" else 5,
+                     rng.uniform(0, 6), rng.uniform(0.06, 0.1), rng.uniform(0.06, 0.09), 0.012)
+    _surface(s, stab, accent if t_tail else body)
 
-    engines = {"airliner": int(rng.choice([2, 2, 2, 4])), "jet": 2, "fighter": 0, "prop": int(rng.choice([0, 1, 2]))}[kind]
-    er, el = radius * rng.uniform(0.45, 0.75), rng.uniform(0.1, 0.18)
+    engines = {"airliner": int(rng.choice([2, 2, 2, 4])), "jet": 2, "fighter": 0, "prop": int(rng.choice([0, 0, 1, 2])),
+               "cargo": 4 if rng.random() < 0.7 else 2, "glider": 0}[kind]
+    props = kind == "prop" or (kind == "cargo" and rng.random() < 0.55)
+    er, el = radius * rng.uniform(0.45, 0.7), rng.uniform(0.1, 0.18)
     if kind == "jet":  # engines on the rear fuselage
         for sz in (-1, 1):
             c = np.array([-0.3, radius * 0.5, sz * (radius + er * 1.1)])
             s.add(P.frustum(c + [el / 2, 0, 0], c - [el / 2, 0, 0], er, er * 0.75, 14), engine_m)
-            s.add(P.box(c, (el * 0.5, 0.01, 2 * er * 1.1)), body)
+            inner = radius * 0.3  # the pylon starts inside the fuselage
+            s.add(P.box((c[0], c[1], sz * (inner + abs(c[2])) / 2), (el * 0.5, 0.01, abs(c[2]) - inner)), body)
     elif engines:
-        fractions = [0.35] if engines <= 2 else [0.3, 0.6]
+        fractions = ([0.35] if kind != "prop" else [0.3]) if engines <= 2 else [0.3, 0.6]
         for f in fractions:
-            for sz in (-1, 1):
-                z = sz * span * f
-                x = wing_x - span * f * np.tan(np.radians(sweep)) + chord * 0.3
-                y = wing_y + span * f * np.tan(np.radians(dihedral))
-                if kind == "prop":
-                    c = np.array([x + 0.03, y, z])
-                    s.add(P.frustum(c + [0.06, 0, 0], c - [0.06, 0, 0], er * 0.6, er * 0.9, 12), engine_m)
-                    s.add(P.cylinder(c + [0.062, 0, 0], c + [0.07, 0, 0], rng.uniform(0.05, 0.08), 16), engine_m)
-                else:
-                    c = np.array([x + el * 0.3, y - er * 1.3, z])
-                    s.add(P.frustum(c + [el / 2, 0, 0], c - [el / 2, 0, 0], er, er * 0.8, 14), engine_m)
-                    s.add(P.box(c + [0, er * 0.9, 0], (el * 0.6, er * 1.2, 0.008)), body)
+            at = _wing_at(wing, span * f)
+            x, y, z = at[0], at[1], at[2]
+            if props:
+                c = np.array([x + 0.02, y - (0.0 if position == "high" else er * 0.3), z])
+                length = at[3] * 1.1 + 0.04
+                s.add(P.frustum(c + [0.04, 0, 0], c - [length - 0.04, 0, 0], er * 0.6, er * 0.5, 12), engine_m, mirror_z=True)
+                for sz in (-1, 1):
+                    _propeller(s, c * [1, 1, sz] + [0.04, 0, 0], rng.uniform(0.05, 0.08), int(rng.choice([2, 3, 4])), dark_m, rng)
+            else:
+                c = np.array([x + el * 0.25, y - er * 1.3, z])
+                s.add(P.frustum(c + [el / 2, 0, 0], c - [el / 2, 0, 0], er, er * 0.8, 14), engine_m, mirror_z=True)
+                s.add(P.frustum(c - [el / 2 - 0.001, 0, 0], c - [el / 2 + el * 0.25, 0, 0], er * 0.5, er * 0.15, 10), dark_m, mirror_z=True)
+                s.add(P.box((x - at[3] * 0.25 + el * 0.1, y - er * 0.6, z), (at[3] * 0.6, er * 1.3, 0.006)), body, mirror_z=True)
     if kind == "prop" and engines == 0:  # nose propeller
-        s.add(P.cylinder((0.5, 0, 0), (0.51, 0, 0), rng.uniform(0.07, 0.11), 16), engine_m)
-    if rng.random() < 0.6 and kind != "fighter":  # cockpit windows band
+        _propeller(s, np.array([0.5, 0, 0]), rng.uniform(0.07, 0.11), int(rng.choice([2, 2, 3])), dark_m, rng)
+    if kind == "cargo":  # gear sponsons along the lower fuselage
+        s.add(P.ellipsoid((0.0, -radius * 0.75, 0), (0.18, radius * 0.35, radius * 1.15)), body)
+    if kind == "fighter":
+        if rng.random() < 0.6:  # air intakes beside the cockpit
+            s.add(P.rounded_box((0.1, -radius * 0.1, 0), (0.25, radius * 1.1, radius * 2.6), radius * 0.3), body)
+        if rng.random() < 0.4:  # missiles under the wings
+            for f in (0.55, 0.8)[: int(rng.integers(1, 3))]:
+                at = _wing_at(wing, span * f)
+                c = np.array([at[0] - at[3] * 0.4, at[1] - 0.025, at[2]])
+                s.add(P.capsule(c + [0.08, 0, 0], c - [0.08, 0, 0], 0.007, 8), engine_m, mirror_z=True)
+                s.add(P.box(c + [0, 0.0135, 0], (0.06, 0.021, 0.004)), engine_m, mirror_z=True)  # up to the wing's middle
+    if (kind == "prop" and rng.random() < 0.7) or (kind in ("airliner", "jet", "cargo") and rng.random() < 0.3):
+        _landing_gear(s, rng, radius, wing, dark_m, engine_m)
+    if rng.random() < 0.6 and kind not in ("fighter", "glider"):  # cockpit windows band
         s.add(P.ellipsoid((0.5 - nose * 0.55, radius * 0.45, 0), (nose * 0.3, radius * 0.35, radius * 0.75)), s.material(mat.glass(rng)))
-    elif kind == "fighter":
+    elif kind in ("fighter", "glider"):  # canopy
         s.add(P.ellipsoid((0.5 - nose * 1.3, radius * 0.75, 0), (nose * 0.9, radius * 0.55, radius * 0.55)), s.material(mat.glass(rng)))
     return s
+
+
+def _landing_gear(s: Shape, rng, radius: float, wing: np.ndarray, tyre: int, strut: int) -> None:
+    """A nose wheel and two main wheels on thin struts under the fuselage and the wing roots."""
+    drop = radius * rng.uniform(0.9, 1.4)
+    wheel, width, r = rng.uniform(0.012, 0.02), rng.uniform(0.008, 0.014), rng.uniform(0.003, 0.005)
+    ground = -radius - drop
+    nose_x = 0.5 - rng.uniform(0.08, 0.14)
+    s.add(P.cylinder((nose_x, -radius * 0.6, 0), (nose_x, ground + wheel, 0), r, 8), strut)
+    s.add(P.cylinder((nose_x, ground + wheel, -width / 2), (nose_x, ground + wheel, width / 2), wheel, 14), tyre)
+    root = _wing_at(wing, radius * 1.2)
+    x = root[0] - root[3] * 0.6
+    if root[1] < 0:  # under a low wing
+        z = radius * rng.uniform(1.1, 1.8)
+        top = _wing_at(wing, z)[1]
+    else:  # under the fuselage
+        z, top = radius * 0.7, -radius * 0.5
+    s.add(P.cylinder((x, top, z), (x, ground + wheel, z), r * 1.3, 8), strut, mirror_z=True)
+    s.add(P.cylinder((x, ground + wheel, z - width), (x, ground + wheel, z + width), wheel * 1.2, 14), tyre, mirror_z=True)
 
 
 def car(rng: np.random.Generator) -> Shape:
@@ -162,29 +277,47 @@ def car(rng: np.random.Generator) -> Shape:
     return s
 
 
-def rifle(rng: np.random.Generator) -> Shape:
-    """Hunting rifles, assault rifles and sniper rifles: barrel, receiver, stock, grip, magazine, scope, bipod."""
-    s = Shape()
-    kind = rng.choice(["hunting", "assault", "sniper"], p=[0.35, 0.4, 0.25])
+RIFLE_KINDS = {"hunting": 0.3, "assault": 0.35, "sniper": 0.22, "shotgun": 0.13}  # kind: probability
+
+
+def rifle(rng: np.random.Generator, kind: str | None = None) -> Shape:
+    """Hunting, assault and sniper rifles and shotguns (`RIFLE_KINDS`): a thin barrel (5-9 mm
+    radius on a 1 m gun), receiver, stock, grip, magazine, sights, scope, rail, bipod."""
+    kind = kind or choose(rng, RIFLE_KINDS)
+    s = Shape(style=kind)
     metal = s.material(mat.pick(rng, dark=3, metal=1))
-    furniture = s.material(mat.wood(rng)) if kind == "hunting" or rng.random() < 0.2 else s.material(mat.pick(rng, dark=3, paint=1))
+    wooden = kind in ("hunting", "shotgun") or rng.random() < 0.2
+    furniture = s.material(mat.wood(rng)) if wooden else s.material(mat.pick(rng, dark=3, paint=1))
     t = rng.uniform(0.022, 0.035)  # thickness along z
     bore_y = 0.0
-    r = rng.uniform(0.006, 0.011)
+    r = rng.uniform(0.005, 0.009) if kind != "shotgun" else rng.uniform(0.007, 0.01)
     muzzle = 0.5
     rec_front, rec_back = rng.uniform(0.02, 0.15), rng.uniform(-0.2, -0.1)
     rec_h = rng.uniform(0.04, 0.07)
-    s.add(P.cylinder((rec_front - 0.02, bore_y, 0), (muzzle, bore_y, 0), r, 12), metal)
-    if rng.random() < 0.4:
-        s.add(P.cylinder((muzzle - 0.04, bore_y, 0), (muzzle, bore_y, 0), r * 1.6, 12), metal)
+    double = kind == "shotgun" and rng.random() < 0.5
+    for z in ([-r, r] if double else [0.0]):  # side-by-side barrels, or one
+        s.add(P.cylinder((rec_front - 0.02, bore_y, z), (muzzle, bore_y, z), r, 12), metal)
+    if kind == "shotgun" and not double:  # pump: a tube magazine under the barrel and a fore-end on it
+        s.add(P.cylinder((rec_front - 0.02, bore_y - r * 2.1, 0), (muzzle - rng.uniform(0.05, 0.15), bore_y - r * 2.1, 0), r * 0.9, 12), metal)
+    if kind != "shotgun" and rng.random() < 0.4:  # muzzle brake
+        s.add(P.cylinder((muzzle - 0.04, bore_y, 0), (muzzle, bore_y, 0), r * 1.8, 12), metal)
+    if rng.random() < 0.5:  # front sight post
+        s.add(P.box((muzzle - rng.uniform(0.02, 0.08), bore_y + r * 1.4, 0), (0.008, r * 2.2, 0.004)), metal)
     s.add(P.rounded_box(((rec_front + rec_back) / 2, bore_y - rec_h * 0.2, 0), (rec_front - rec_back, rec_h, t), 0.005), metal)
+    if kind in ("assault", "sniper") and rng.random() < 0.4:  # a rail along the receiver's top
+        s.add(P.box(((rec_front + rec_back) / 2, bore_y + rec_h * 0.3 + 0.004, 0), (rec_front - rec_back, 0.008, t * 0.5)), metal)
+    if kind == "assault" and rng.random() < 0.2:  # carry handle on two posts
+        base, y = bore_y + rec_h * 0.3 - 0.005, bore_y + rec_h * 0.3 + 0.035  # from inside the receiver's top
+        for x in (rec_back + 0.03, rec_front - 0.03):
+            s.add(P.box((x, (base + y) / 2, 0), (0.015, y - base, t * 0.4)), metal)
+        s.add(P.rounded_box(((rec_front + rec_back) / 2, y, 0), (rec_front - rec_back - 0.03, 0.012, t * 0.45), 0.004), metal)
     fore_len = rng.uniform(0.15, 0.35)
     s.add(P.rounded_prism(np.array([[rec_front - 0.01, bore_y - rec_h * 0.7], [rec_front + fore_len, bore_y - rec_h * 0.45],
                                     [rec_front + fore_len, bore_y + r * 1.2], [rec_front - 0.01, bore_y + r * 1.2]]),
                           "z", -t * 0.55, t * 0.55, 0.006), furniture)
     butt_h = rng.uniform(0.1, 0.15)
     drop = rng.uniform(0.02, 0.06)
-    if kind == "hunting":
+    if kind in ("hunting", "shotgun"):
         stock = np.array([[rec_back + 0.01, bore_y + rec_h * 0.3], [rec_back + 0.01, bore_y - rec_h * 0.7],
                           [-0.5, bore_y - drop - butt_h], [-0.5, bore_y - drop]])
         s.add(P.rounded_prism(stock, "z", -t * 0.6, t * 0.6, 0.008), furniture)
@@ -211,7 +344,7 @@ def rifle(rng: np.random.Generator) -> Shape:
                 rot = P.rotation("z", bend * i / 2)
                 c = np.array([mag_x + 0.02 * i * bend / 25, bore_y - rec_h * 0.7 - 0.04 * (i + 0.5), 0])
                 s.add(P.place(P.box((0, 0, 0), (mag_w, 0.045, t * 0.8)), c, rot), metal)
-    if kind == "sniper" or rng.random() < 0.3:  # scope on two mounts
+    if kind == "sniper" or (kind != "shotgun" and rng.random() < 0.35):  # scope on two mounts
         sr, sl = rng.uniform(0.012, 0.02), rng.uniform(0.18, 0.3)
         sy = bore_y + rec_h * 0.5 + sr + 0.015
         c = (rec_front + rec_back) / 2
@@ -220,10 +353,13 @@ def rifle(rng: np.random.Generator) -> Shape:
         s.add(P.frustum((c - sl / 2 + 0.04, sy, 0), (c - sl / 2, sy, 0), sr * 0.7, sr * 1.1, 14), metal)
         for x in (c - sl / 4, c + sl / 4):
             s.add(P.box((x, (bore_y + sy) / 2, 0), (0.015, sy - bore_y, 0.012)), metal)
-    if kind == "sniper" and rng.random() < 0.6:  # bipod, folded down
+    if (kind == "sniper" and rng.random() < 0.7) or (kind == "assault" and rng.random() < 0.15):  # bipod, folded down
         bx = rec_front + fore_len * 0.8
+        leg = rng.uniform(0.14, 0.22)
         for sz in (-1, 1):
-            s.add(P.cylinder((bx, bore_y - rec_h * 0.45, 0), (bx + 0.02, bore_y - 0.2, sz * 0.05), 0.005, 8), metal)
+            foot = (bx + 0.02, bore_y - leg, sz * rng.uniform(0.04, 0.07))
+            s.add(P.cylinder((bx, bore_y - rec_h * 0.45, 0), foot, 0.004, 8), metal)
+            s.add(P.sphere(foot, 0.006, 8), metal)
     return s
 
 
