@@ -13,7 +13,7 @@ import numpy as np
 
 from vitocc.data.synth import materials as mat
 from vitocc.data.synth import primitives as P
-from vitocc.data.synth.furniture import corner_legs, sofa
+from vitocc.data.synth.furniture import corner_legs, leg, sofa
 from vitocc.data.synth.shape import Shape, choose
 
 CHAIR_KINDS = {  # kind: probability
@@ -161,12 +161,7 @@ def _legs_at(s: Shape, heads: np.ndarray, top: float, splay: float, thick: float
     feet3 = np.stack([heads[:, 0] + splay * out[:, 0], np.zeros(len(heads)), heads[:, 1] + splay * out[:, 1]], 1)
     heads3 = np.stack([heads[:, 0], np.full(len(heads), top), heads[:, 1]], 1)
     for foot, head in zip(feet3, heads3):
-        if style == "square":
-            s.add(np.concatenate([P.box(foot, (thick, 1e-3, thick)), P.box(head, (thick, 1e-3, thick))]), material)
-        elif style == "tapered":
-            s.add(P.frustum(foot, head, thick * 0.35, thick * 0.6, 12), material)
-        else:
-            s.add(P.cylinder(foot, head, thick / 2, 12), material)
+        leg(s, foot, head, thick, style, material)
     return feet3, heads3
 
 

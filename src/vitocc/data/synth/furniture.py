@@ -19,15 +19,19 @@ def corner_legs(s: Shape, rng, x: float, z: float, top: float, material: int, sp
     thick = thick if thick is not None else rng.uniform(0.02, 0.05)
     for sx in (-1, 1):
         for sz in (-1, 1):
-            foot = (sx * (x + splay), 0.0, sz * (z + splay))
-            head = (sx * x, top, sz * z)
-            if style == "square":
-                s.add(np.concatenate([P.box(foot, (thick, 1e-3, thick)), P.box(head, (thick, 1e-3, thick))]), material)
-            elif style == "tapered":
-                s.add(P.frustum(foot, head, thick * 0.35, thick * 0.6, 12), material)
-            else:
-                s.add(P.cylinder(foot, head, thick / 2, 12), material)
+            leg(s, (sx * (x + splay), 0.0, sz * (z + splay)), (sx * x, top, sz * z), thick, style, material)
     return style
+
+
+def leg(s: Shape, foot, head, thick: float, style: str, material: int) -> None:
+    """One leg from `foot` to `head` (3,), `thick` across: "square" (a box section), "tapered" (a
+    frustum, thinner at the foot) or "round" (a cylinder)."""
+    if style == "square":
+        s.add(np.concatenate([P.box(foot, (thick, 1e-3, thick)), P.box(head, (thick, 1e-3, thick))]), material)
+    elif style == "tapered":
+        s.add(P.frustum(foot, head, thick * 0.35, thick * 0.6, 12), material)
+    else:
+        s.add(P.cylinder(foot, head, thick / 2, 12), material)
 
 
 TABLE_BASES = {  # base: probability, for rectangular tops (round and oval tops: ROUND_TABLE_BASES)
