@@ -78,10 +78,12 @@ def _gathered_features(model, points: torch.Tensor, code, index: torch.Tensor) -
 
 
 @pytest.mark.parametrize("shipped", [False, True], ids=["small fine-map model", "shipped model"])
-def test_ragged_decoding_is_exactly_the_gathered_features_decoded(shipped):
+def test_ragged_decoding_is_the_gathered_features_decoded(shipped):
     """decode_flat joins the runs' features without a copy into (N, F) rows (an (N, F) view of their (F, N)
-    layout): the logits are exactly those of the features gathered point by point, in rows, for sorted runs
-    across chunk boundaries and for a shuffled index."""
+    layout): they are exactly the features gathered point by point, in rows, for sorted runs across chunk
+    boundaries and for a shuffled index. Without gradients it samples the maps embedded once by the
+    decoder's input layers (`CBNDecoder.embed_maps`) instead: its logits are those of the gathered features
+    through fc_local and fc_fine, to float rounding (a missing bias or a swapped block is 1e-2 or more)."""
     torch.manual_seed(0)
     if shipped:
         model, _ = load_model(None, "cpu")
@@ -102,8 +104,30 @@ def test_ragged_decoding_is_exactly_the_gathered_features_decoded(shipped):
             chunks = [(points[i:i + model.cpu_chunk_points], index[i:i + model.cpu_chunk_points])
                       for i in range(0, n, model.cpu_chunk_points)]
             reference = torch.cat([model.decoder(p, code.c, i, _gathered_features(model, p, code, i)) for p, i in chunks])
-            assert torch.equal(logits, reference)
+            torch.testing.assert_close(logits, reference, rtol=1e-5, atol=1e-4)
             assert torch.equal(model._local(points, code, index), _gathered_features(model, points, code, index))
+
+
+def test_embedded_maps_sample_to_the_input_layers_outputs():
+    """Sampling the maps embedded by fc_local / fc_fine and adding the bias gives the layers' outputs on
+    the sampled features, also outside the picture (border padding keeps the bilinear weights' sum at 1)."""
+    from vitocc.models import projection as proj
+
+    torch.manual_seed(0)
+    model = build_model(load_config(None, HYBRID + ["model.fine_map=true"])).eval()
+    decoder = model.decoder
+    for layer in (decoder.fc_local, decoder.fc_fine):
+        torch.nn.init.normal_(layer.weight)
+    size = model.image_size
+    with torch.inference_mode():
+        maps = model.encode(torch.randn(2, 3, size, size)).maps
+        uv = torch.rand(2, 500, 2) * 2.6 - 1.3  # a third of them outside the picture
+        features = proj.sample_maps(maps, uv)
+        expected = decoder.fc_local(features[..., :decoder.local_dim]) + decoder.fc_fine(features[..., decoder.local_dim:])
+        embedded = proj.sample_maps(decoder.embed_maps(maps), uv, summed=True)
+    assert embedded.shape == expected.shape == (2, 500, decoder.fc_p.out_features)
+    torch.testing.assert_close(embedded + decoder.fc_local.bias, expected, rtol=1e-5, atol=1e-4)
+    assert (embedded - expected).abs().max() > 1e-2  # the bias is not in the maps: the check can fail
 
 
 def test_export_and_load_round_trip(tmp_path):

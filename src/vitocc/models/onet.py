@@ -106,7 +106,8 @@ class OccupancyNetwork(nn.Module):
             projection = proj.projection_from_pose(*proj.pose_from_head(camera))
         return ShapeCode(c, maps, projection.float(), camera)
 
-    def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
+    def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None,
+               summed: bool = False) -> torch.Tensor:
         """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F).
 
         Ragged points are taken run by run of equal `index` (MISE sends each shape's points as
@@ -114,11 +115,12 @@ class OccupancyNetwork(nn.Module):
         point and no scatter of the features back. The runs' features are joined in the layout
         grid_sample gives them, (F, T_k), and returned as an (N, F) view of it (strides (1, N)),
         which the decoder's Linear layers read as they are: joining the (T_k, F) views was a
-        strided copy (1.8 ms per 4096 points), and one run is not copied at all."""
+        strided copy (1.8 ms per 4096 points), and one run is not copied at all. `summed`: the
+        maps' features added (maps of equal channels, as `CBNDecoder.embed_maps` gives)."""
         if index is None:
-            return proj.sample_maps(code.maps, proj.project(points.float(), code.projection))
+            return proj.sample_maps(code.maps, proj.project(points.float(), code.projection), summed)
         shapes, counts = torch.unique_consecutive(index, return_counts=True)
-        runs = [self._local(run[None], code[k:k + 1], None)[0].T
+        runs = [self._local(run[None], code[k:k + 1], None, summed)[0].T
                 for k, run in zip(shapes.tolist(), points.split(counts.tolist()))]
         return (runs[0] if len(runs) == 1 else torch.cat(runs, dim=1)).T
 
@@ -126,7 +128,9 @@ class OccupancyNetwork(nn.Module):
         if torch.is_grad_enabled():
             return self.decoder(points, code.c, index, self._local(points, code, index))
         chunk = self.cpu_chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
-        return in_chunks(lambda p, i: self.decoder(p, code.c, i, self._local(p, code, i)), points, index, chunk)
+        embedded = replace(code, maps=self.decoder.embed_maps(code.maps))  # once per call, not per chunk
+        return in_chunks(lambda p, i: self.decoder(p, code.c, i, self._local(p, embedded, i, True), True),
+                         points, index, chunk)
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
         """Points (B, T, 3) in the normalised frame and their shapes' code -> logits (B, T)."""

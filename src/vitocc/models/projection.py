@@ -111,8 +111,13 @@ def camera_loss(raw: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
             + 5 * (rest - regressed).abs().sum(-1)).mean()
 
 
-def sample_maps(maps: tuple[torch.Tensor, ...], uv: torch.Tensor) -> torch.Tensor:
-    """Bilinear features (B, T, sum C_i) of maps (B, C_i, H_i, W_i) at image coordinates uv (B, T, 2)."""
+def sample_maps(maps: tuple[torch.Tensor, ...], uv: torch.Tensor, summed: bool = False) -> torch.Tensor:
+    """Bilinear features (B, T, sum C_i) of maps (B, C_i, H_i, W_i) at image coordinates uv (B, T, 2);
+    `summed`: maps of equal C, their features added, (B, T, C)."""
     grid = uv[:, :, None, :].to(maps[0].dtype)
-    return torch.cat([F.grid_sample(m, grid, mode="bilinear", padding_mode="border", align_corners=False)[..., 0]
-                      for m in maps], dim=1).transpose(1, 2)
+    samples = [F.grid_sample(m, grid, mode="bilinear", padding_mode="border", align_corners=False)[..., 0] for m in maps]
+    if summed:
+        for extra in samples[1:]:
+            samples[0].add_(extra)  # grid_sample's outputs are fresh tensors
+        return samples[0].transpose(1, 2)
+    return torch.cat(samples, dim=1).transpose(1, 2)
