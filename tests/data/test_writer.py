@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from vitocc import errors
 from vitocc.data import layout, writer
 from vitocc.errors import UserError
 
@@ -113,6 +114,24 @@ def test_build_models_is_resumable_and_collects_failures(tmp_path, workers):
     again = writer.build_models(tasks, make_box, SMALL, workers=workers, show_progress=False)
     assert sorted(p.name for p in again.skipped) == ["m0", "m1"] and again.built == []
     assert (tmp_path / "c" / "m0" / layout.POINTS_FILE).read_bytes() == before
+
+
+def test_a_swallowed_ctrl_c_stops_a_serial_build_after_that_model(tmp_path, monkeypatch):
+    """A Ctrl-C that a library swallowed inside a model (its record kept by the CLI's handler) stops the
+    one-worker loop once that model is written, instead of the run going on with every remaining model."""
+    monkeypatch.setattr(errors, "ctrl_c_seen", [])
+
+    def swallowing(payload, rng):
+        if payload == "interrupt":
+            errors.ctrl_c_seen.append(True)  # what the handler records before its KeyboardInterrupt is lost
+            payload = [1.0, 0.4, 0.4]
+        return make_box(payload, rng)
+
+    tasks = [writer.ModelTask(tmp_path / "c" / f"m{i}", payload, (0, i))
+             for i, payload in enumerate([[1.0, 0.4, 0.4], "interrupt", [0.6, 1.0, 0.2], [0.5, 1.0, 0.5]])]
+    with pytest.raises(KeyboardInterrupt):
+        writer.build_models(tasks, swallowing, SMALL, workers=1, show_progress=False)
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["m0", "m1"]  # complete folders only
 
 
 def test_worker_count_does_not_change_the_files(tmp_path):

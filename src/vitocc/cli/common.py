@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from vitocc.errors import ctrl_c_seen  # noqa: F401 - the commands' view of the record
+
 console = Console()  # results: tables, summaries
 err_console = Console(stderr=True)  # errors, warnings, progress
 
@@ -24,7 +26,6 @@ class GlobalOptions:
 
 
 options = GlobalOptions()
-ctrl_c_seen: list[bool] = []  # one entry per Ctrl-C, even one a library swallowed (cli.main reports it)
 
 
 def shipped_setting(section: str, key: str) -> str:

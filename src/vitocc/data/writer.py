@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vitocc.data import cameras, layout
-from vitocc.errors import UserError
+from vitocc.errors import UserError, stop_if_interrupted
 from vitocc.io import atomic_path, write_text
 
 if TYPE_CHECKING:
@@ -277,6 +277,7 @@ def build_models(tasks: Sequence[ModelTask], make_source: SourceFn, counts: Coun
         if workers <= 1 or len(todo) <= 1:
             for task in todo:
                 done(task, build_one(task, make_source, counts))
+                stop_if_interrupted()  # a Ctrl-C a library swallowed during that model
         else:
             _run_pool(todo, make_source, counts, workers, done)
     report.seconds = time.perf_counter() - start
