@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     import typer
 
-    from vitocc.cli import common
+    from vitocc import errors
     from vitocc.errors import UserError
 
     args = sys.argv[1:] if argv is None else argv
@@ -45,13 +45,13 @@ def main(argv: list[str] | None = None) -> None:
         if verbose:
             raise
         _fail(f"{_first_line(exc)} (unexpected; run with --verbose for the traceback)", 1)
-    if code == INTERRUPTED or common.ctrl_c_seen:  # typer turns Ctrl-C into exit code 130 without a word
+    if code == INTERRUPTED or errors.ctrl_c_seen:  # typer turns Ctrl-C into exit code 130 without a word
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 
 def _watch_ctrl_c() -> None:
-    """Record every Ctrl-C (SIGINT) in common.ctrl_c_seen, and raise KeyboardInterrupt as Python does.
+    """Record every Ctrl-C (SIGINT) in errors.ctrl_c_seen, and raise KeyboardInterrupt as Python does.
 
     The record is what tells that a command was interrupted when a library swallowed the
     KeyboardInterrupt: trimesh imports its optional modules under `except BaseException`, so a
@@ -59,12 +59,12 @@ def _watch_ctrl_c() -> None:
     (a background job) it stays ignored."""
     import threading
 
-    from vitocc.cli import common
+    from vitocc import errors
 
-    common.ctrl_c_seen.clear()
+    errors.ctrl_c_seen.clear()
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         def on_sigint(signum, frame):
-            common.ctrl_c_seen.append(True)
+            errors.ctrl_c_seen.append(True)
             raise KeyboardInterrupt
         signal.signal(signal.SIGINT, on_sigint)
 

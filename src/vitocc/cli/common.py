@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from vitocc.errors import ctrl_c_seen  # noqa: F401 - the commands' view of the record
-
 console = Console()  # results: tables, summaries
 err_console = Console(stderr=True)  # errors, warnings, progress
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from vitocc.cli.common import console, ctrl_c_seen, err_console, gpu_option
+from vitocc.cli.common import console, err_console, gpu_option
+from vitocc.errors import ctrl_c_seen
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
