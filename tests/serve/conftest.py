@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from serve_support import MAX_UPLOAD_BYTES, png_header
+from serve_support import MAX_UPLOAD_BYTES
 
+from hostile_inputs import png_header
 from vitocc.serve import Reconstructor, make_server
 
 
