@@ -128,6 +128,12 @@ def test_embedded_maps_sample_to_the_input_layers_outputs():
     assert embedded.shape == expected.shape == (2, 500, decoder.fc_p.out_features)
     torch.testing.assert_close(embedded + decoder.fc_local.bias, expected, rtol=1e-5, atol=1e-4)
     assert (embedded - expected).abs().max() > 1e-2  # the bias is not in the maps: the check can fail
+    with torch.inference_mode():
+        points, c = torch.rand(2, 500, 3) - 0.5, model.encode(torch.randn(2, 3, size, size)).c
+        torch.testing.assert_close(decoder(points, c, embedded_local=embedded), decoder(points, c, features),
+                                   rtol=1e-5, atol=1e-4)
+        with pytest.raises(ValueError, match="not both"):
+            decoder(points, c, None, features, embedded_local=embedded)
 
 
 def test_export_and_load_round_trip(tmp_path):

@@ -138,23 +138,25 @@ class CBNDecoder(nn.Module):
         self.chunk_points = 16384
 
     def forward(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None = None,
-                local: torch.Tensor | None = None, embedded: bool = False) -> torch.Tensor:
+                local: torch.Tensor | None = None, *, embedded_local: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of points (B, T, 3) -> (B, T), or of points (N, 3) with shape `index` (N,) -> (N,).
 
-        `local` (B, T, F) or (N, F): the points' local features, for a decoder built with local_dim +
-        fine_dim F; `embedded`: `local` is instead (.., hidden), sampled from `embed_maps`' maps;
-        a caller that samples them chunks the points itself (OccupancyNetwork does), so they go
-        through in one piece.
+        A decoder built with local_dim + fine_dim F > 0 needs one of: `local` (B, T, F) or (N, F), the
+        points' local features; or `embedded_local` (.., hidden), the same features sampled from
+        `embed_maps`' maps (no fc_local bias). A caller with local features chunks the points
+        itself (OccupancyNetwork does), so they go through in one piece.
         """
         if index is None and (points.dim() != 3 or points.shape[0] != c.shape[0]):
             raise ValueError(f"points {tuple(points.shape)} must be (B, T, 3) for c {tuple(c.shape)}")
-        if (local is None) != (self.fc_local is None):
+        if local is not None and embedded_local is not None:
+            raise ValueError("give local or embedded_local, not both")
+        has_local = local is not None or embedded_local is not None
+        if has_local != (self.fc_local is not None):
             raise ValueError("local features are needed exactly when the decoder has local_dim > 0")
         n_points = points.shape[:-1].numel()
-        if (local is not None or torch.is_grad_enabled() or points.device.type != "cpu"
-                or n_points <= self.chunk_points):
-            return self._decode(points, c, index, local, embedded)
-        return in_chunks(lambda p, i: self._decode(p, c, i, None, False), points, index, self.chunk_points)
+        if has_local or torch.is_grad_enabled() or points.device.type != "cpu" or n_points <= self.chunk_points:
+            return self._decode(points, c, index, local, embedded_local)
+        return in_chunks(lambda p, i: self._decode(p, c, i, None, None), points, index, self.chunk_points)
 
     def embed_maps(self, maps: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """Feature maps (B, C_i, H_i, W_i) -> (B, hidden, H_i, W_i): each through its columns of
@@ -169,14 +171,14 @@ class CBNDecoder(nn.Module):
         return tuple(torch.einsum("hc,bcyx->bhyx", w, m) for w, m in zip(blocks, maps))
 
     def _decode(self, points: torch.Tensor, c: torch.Tensor, index: torch.Tensor | None,
-                local: torch.Tensor | None, embedded: bool) -> torch.Tensor:
+                local: torch.Tensor | None, embedded_local: torch.Tensor | None) -> torch.Tensor:
         folded = self.fold and not self.training
         batch_shape = points.shape[:-1]
         if index is not None and not torch.is_grad_enabled():
             index = segments(index) or index
         x = self.fc_p(points.reshape(-1, 3))
-        if embedded:
-            x = x + local.reshape(len(x), -1) + self.fc_local.bias
+        if embedded_local is not None:
+            x = x + embedded_local.reshape(len(x), -1) + self.fc_local.bias
         elif local is not None:
             local = local.reshape(len(x), -1)
             x = x + self.fc_local(local[:, :self.local_dim])

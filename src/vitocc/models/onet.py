@@ -129,7 +129,7 @@ class OccupancyNetwork(nn.Module):
             return self.decoder(points, code.c, index, self._local(points, code, index))
         chunk = self.cpu_chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
         embedded = replace(code, maps=self.decoder.embed_maps(code.maps))  # once per call, not per chunk
-        return in_chunks(lambda p, i: self.decoder(p, code.c, i, self._local(p, embedded, i, True), True),
+        return in_chunks(lambda p, i: self.decoder(p, code.c, i, embedded_local=self._local(p, embedded, i, True)),
                          points, index, chunk)
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
