@@ -130,7 +130,7 @@ def test_embedded_maps_sample_to_the_input_layers_outputs():
     assert (embedded - expected).abs().max() > 1e-2  # the bias is not in the maps: the check can fail
     with torch.inference_mode():
         points, c = torch.rand(2, 500, 3) - 0.5, model.encode(torch.randn(2, 3, size, size)).c
-        torch.testing.assert_close(decoder(points, c, embedded_local=embedded), decoder(points, c, features),
+        torch.testing.assert_close(decoder(points, c, embedded_local=embedded), decoder(points, c, local=features),
                                    rtol=1e-5, atol=1e-4)
         with pytest.raises(ValueError, match="not both"):
             decoder(points, c, None, features, embedded_local=embedded)
