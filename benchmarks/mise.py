@@ -23,6 +23,11 @@ shipped model on the 16 folder pictures of `benchmarks/startup.py`: the decoder 
 then both versions' MISE replay its logits (a query answers from the stored lattice) in interleaved
 repeats, so that the bookkeeping (MISE outside the decoder) and marching cubes of the two are timed
 on real shapes without the decoder's noise, and their lattices and faces compared.
+
+`--queries [--margins 0 2 4 6 8] [--data DATA] [--repeats 2]`: where the shipped model's queries go
+(the 16 folder pictures, or view 000 of every test-split model of DATA, e.g. the real-geometry split),
+then MISE from r0/2 with one more step and each first-level margin (`generation.first_level_margin`)
+against the default: points, interleaved time, and each mesh's distance to the default's in voxels.
 """
 
 from __future__ import annotations
@@ -112,7 +117,11 @@ def main() -> None:
     parser.add_argument("--amp", choices=["off", "bf16"], default="off")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--before", type=Path, help="src folder of an older vitocc: replay the shipped model's shapes")
-    parser.add_argument("--queries", action="store_true", help="where the shipped model's queries go; r0 16 against 32")
+    parser.add_argument("--queries", action="store_true",
+                        help="where the shipped model's queries go; r0/2 with first-level margins against the default")
+    parser.add_argument("--margins", type=float, nargs="+", default=[0, 2, 4, 6, 8], help="with --queries (logits)")
+    parser.add_argument("--data", type=Path, help="with --queries: a data set whose test split's view 000 to mesh")
+    parser.add_argument("--repeats", type=int, default=2, help="with --queries: interleaved repeats")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -122,7 +131,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, amp {args.amp}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     if args.queries:
-        query_budget()
+        query_budget(args.margins, args.data, args.repeats)
         return
     if args.before:
         replay_shipped(args.before, args.batches, repeats=3)
@@ -145,9 +154,9 @@ def load_module(path: Path, name: str):
     return module
 
 
-def shipped_model() -> tuple[torch.nn.Module, object, dict]:
-    """The shipped model, its codes of the 16 folder pictures of `benchmarks/startup.py`, and its default
-    MISE settings (keyword arguments of `mise`)."""
+def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, dict]:
+    """The shipped model, its codes of the 16 folder pictures of `benchmarks/startup.py` (or of view 000 of
+    each test-split model of the data set `data`), and its default MISE settings (keyword arguments of `mise`)."""
     sys.path.insert(0, str(Path(__file__).parent))
     from startup import folder_pictures
     from vitocc.data.transforms import image_to_tensor
@@ -157,12 +166,19 @@ def shipped_model() -> tuple[torch.nn.Module, object, dict]:
     model, cfg = load_model(None)
     g = cfg.generation
     with tempfile.TemporaryDirectory() as tmp:
-        pictures = [load_image(p) for p in folder_pictures(Path(tmp))]
+        paths = folder_pictures(Path(tmp)) if data is None else test_views(data)
+        pictures = [load_image(p) for p in paths]
     images = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
     settings = {"resolution0": g.resolution0, "upsampling_steps": g.upsampling_steps, "threshold": g.threshold,
                 "padding": g.padding, "points_batch": g.points_batch}
     with torch.inference_mode():
         return model, model.encode(images), settings
+
+
+def test_views(data: Path) -> list[Path]:
+    """View 000 of every model of the test split of the data set folder `data` (the real-geometry split's pictures)."""
+    return [data / c.name / name / "img_choy2016" / "000.jpg" for c in sorted(p for p in data.iterdir() if p.is_dir())
+            if (c / "test.lst").is_file() for name in (c / "test.lst").read_text().split()]
 
 
 def shipped_logits() -> tuple[torch.Tensor, dict]:
@@ -188,39 +204,47 @@ def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
     return needed
 
 
-def corner_range(lattice: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Largest and smallest corner value of every voxel of lattices (B, n+1, n+1, n+1): two (B, n, n, n)."""
-    n = lattice.shape[-1] - 1
-    corners = [lattice[:, i:i + n, j:j + n, k:k + n] for i, j, k in np.ndindex(2, 2, 2)]
-    return torch.stack(corners).amax(0), torch.stack(corners).amin(0)
-
-
-def coarse_margin(level0: torch.Tensor, t: float) -> None:
-    """A first level at half the resolution that refines every voxel with a corner within `margin` logits of
-    the threshold (on both sides): which of the default first level's mixed voxels it would leave out, from the default's
-    level-0 logits level0 (B, r0+1, r0+1, r0+1)."""
-    high, low = corner_range(level0)
-    mixed = (high >= t) & (low <= t)
-    coarse_high, coarse_low = corner_range(level0[:, ::2, ::2, ::2])
-    n = level0.shape[-1]
-    for margin in (0, 1, 2, 4, 6, 8):
-        refined = (coarse_high >= t - margin) & (coarse_low <= t + margin)
-        cover = refined.repeat_interleave(2, 1).repeat_interleave(2, 2).repeat_interleave(2, 3)
-        missed = (mixed & ~cover).flatten(1).sum(1)
-        points = torch.zeros(level0.shape, dtype=torch.bool)
-        points[:, ::2, ::2, ::2] = True
-        for i, j, k in np.ndindex(3, 3, 3):
-            points[:, i:n - 2 + i:2, j:n - 2 + j:2, k:n - 2 + k:2] |= refined
-        print(f"   first level r0/2, margin {margin} logits: {points.flatten(1).sum(1).float().mean():,.0f} first-level points "
-              f"per shape of {n ** 3:,}; shapes missing mixed r0 voxels {int((missed > 0).sum())} ({missed.tolist()})")
-
-
-def query_budget() -> None:
-    """Where the shipped model's queries go, by kind of lattice point, and what a coarser first level
-    (r0 16, 3 steps: the same 129^3 lattice) saves and loses."""
+def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -> None:
+    """MISE from r0/2 with one more step (the same lattice) and a first-level margin of each of `margins`
+    logits against the default, on the shapes of codes c: points queried, time (interleaved repeats, the
+    median) and each shape's mesh against the default's (symmetric mean nearest-vertex distance in voxels;
+    issue 17's bar for an equal mesh is 1/8 voxel)."""
     from pykdtree.kdtree import KDTree
 
-    model, c, settings = shipped_model()
+    t, res = logit(settings["threshold"]), settings["resolution0"] * 2 ** settings["upsampling_steps"]
+    voxel = (1 + settings["padding"]) / res
+    variants = {"default": settings} | {
+        f"r0 {settings['resolution0'] // 2}, margin {m:g}": dict(settings, resolution0=settings["resolution0"] // 2,
+                                                             upsampling_steps=settings["upsampling_steps"] + 1, margin=m)
+        for m in margins}
+    seconds, results = {name: [] for name in variants}, {}
+    with torch.inference_mode():
+        for _ in range(repeats):
+            for name, kwargs in variants.items():
+                t0 = time.perf_counter()
+                results[name] = mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **kwargs)
+                seconds[name].append(time.perf_counter() - t0)
+    meshes = {name: [marching_cubes(v.numpy(), t, settings["padding"]) for v in r.values] for name, r in results.items()}
+    base = sum(results["default"].n_queried)
+    print(f"{len(c.c)} shapes, {repeats} interleaved repeats, MISE seconds (median) and points against the default")
+    for name, r in results.items():
+        distances = []
+        for a, b in zip(meshes["default"], meshes[name]):
+            if len(a.vertices) == 0 or len(b.vertices) == 0:
+                distances.append(0.0 if len(a.vertices) == len(b.vertices) else float("inf"))
+                continue
+            da, db = KDTree(b.vertices).query(a.vertices)[0], KDTree(a.vertices).query(b.vertices)[0]
+            distances.append((da.mean() + db.mean()) / 2 / voxel)
+        d = np.array(distances)
+        print(f"   {name:16s} {statistics.median(seconds[name]):6.2f} s  points {sum(r.n_queried):9,d} "
+              f"({sum(r.n_queried) / base:.2f}x)  mesh distance to the default (voxels): mean {d.mean():.3f}, "
+              f"max {d.max():.3f}, shapes above 1/8: {int((d > 0.125).sum())}")
+
+
+def query_budget(margins: list[float], data: Path | None, repeats: int) -> None:
+    """Where the shipped model's queries go, by kind of lattice point, then `first_levels` on the same
+    shapes: the 16 folder pictures, or view 000 of every test-split model of the data set `data`."""
+    model, c, settings = shipped_model(data)
     t = logit(settings["threshold"])
     queried = []
 
@@ -229,13 +253,8 @@ def query_budget() -> None:
         return model.decode_flat(points, c, index)
 
     with torch.inference_mode():
-        t0 = time.perf_counter()
         default = mise(query, len(c.c), **settings)
-        t1 = time.perf_counter()
-        coarse = mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **dict(settings, resolution0=16, upsampling_steps=3))
-        seconds = {"default": t1 - t0, "coarse": time.perf_counter() - t1}
     res = default.resolution
-    voxel = (1 + settings["padding"]) / res
     kinds = np.zeros((4, 2), int)  # rows: level 0-1 points, edge midpoints, face centres, voxel centres; (queried, needed)
     for points, index in queried:
         ijk = torch.round((points / (1 + settings["padding"]) + 0.5) * res).long()
@@ -245,20 +264,11 @@ def query_budget() -> None:
             need = needed_points(default.values[b], t)[ijk[rows, 0], ijk[rows, 1], ijk[rows, 2]]
             for kind in range(4):
                 kinds[kind] += [int((odd[rows] == kind).sum()), int(need[odd[rows] == kind].sum())]
-    print(f"shipped model, 16 folder pictures, settings {settings}: {sum(default.n_queried):,} points queried")
+    print(f"shipped model, {len(c.c)} pictures, settings {settings}: {sum(default.n_queried):,} points queried")
     for name, (n, need) in zip(("level 0-1 points", "finest: edge midpoints", "finest: face centres",
                                 "finest: voxel centres"), kinds):
         print(f"   {name:24s} queried {n:9,d}  used by marching cubes {need:9,d} ({100 * need / max(n, 1):.0f}%)")
-    print(f"r0 16 with 3 steps: {sum(coarse.n_queried):,} points ({sum(coarse.n_queried) / sum(default.n_queried):.2f}x), "
-          f"MISE {seconds['coarse']:.1f} s against {seconds['default']:.1f} s")
-    coarse_margin(default.values[:, ::2 ** settings["upsampling_steps"]][:, :, ::2 ** settings["upsampling_steps"]]
-                  [:, :, :, ::2 ** settings["upsampling_steps"]], t)
-    for b in range(len(c.c)):
-        a = marching_cubes(default.values[b].numpy(), t, settings["padding"]).vertices
-        m = marching_cubes(coarse.values[b].numpy(), t, settings["padding"]).vertices
-        da, db = KDTree(m).query(a)[0], KDTree(a).query(m)[0]
-        print(f"   shape {b:2d}: points {default.n_queried[b]:7,d} -> {coarse.n_queried[b]:7,d}, symmetric mean nearest-vertex "
-              f"distance {(da.mean() + db.mean()) / 2 / voxel:.3f} voxel (max {max(da.max(), db.max()) / voxel:.1f})")
+    first_levels(model, c, settings, margins, repeats)
 
 
 def replay(values: torch.Tensor, padding: float):

@@ -69,6 +69,7 @@ def test_overrides_do_not_mutate_the_input():
     ("data.surface_fraction=2", "data.surface_fraction must be in [0, 1]"),
     ("training.max_steps=0", "training.max_steps must be > 0"),
     ("test.fscore_thresholds=[0.01, 3]", "test.fscore_thresholds must be distances"),
+    ("generation.first_level_margin=-1", "generation.first_level_margin must be >= 0"),
 ])
 def test_bad_overrides_are_user_errors(override, fragment):
     if fragment is None:

@@ -61,8 +61,8 @@ def check_generation(gen: GenerationConfig) -> None:
         raise UserError(f"generation.threshold (--threshold) must be a probability in (0, 1), got {gen.threshold}")
     if gen.batch_size < 1 or gen.points_batch < 1:
         raise UserError("generation.batch_size and generation.points_batch must be >= 1")
-    if gen.padding < 0 or gen.refinement_steps < 0:
-        raise UserError("generation.padding and generation.refinement_steps must be >= 0")
+    if gen.padding < 0 or gen.refinement_steps < 0 or gen.first_level_margin < 0:
+        raise UserError("generation.padding, generation.refinement_steps and generation.first_level_margin must be >= 0")
 
 
 def check_test(test: TestConfig) -> None:

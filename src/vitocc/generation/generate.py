@@ -52,7 +52,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
         c = model.encode(images.to(device))
         t_encode = time.perf_counter() - t0
         result = mise(lambda points, index: model.decode_flat(points, c, index), n, gen.resolution0,
-                      gen.upsampling_steps, gen.threshold, gen.padding, gen.points_batch, device)
+                      gen.upsampling_steps, gen.threshold, gen.padding, gen.points_batch, device, gen.first_level_margin)
     shared = {"encode": t_encode / n, "mise_decoder": result.seconds_query / n,
               "mise_other": (result.seconds_total - result.seconds_query) / n}
     c = c.float().clone()  # a normal tensor (not an inference one): refinement needs gradients

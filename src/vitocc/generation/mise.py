@@ -7,7 +7,9 @@ all their new points through one chunked `query_fn`:
 * level 0 evaluates the (r0+1)^3 lattice of every shape;
 * a leaf voxel of level l < depth is *active* when the known points on its closed box
   (its corners and points that finer neighbours put on its faces) lie on both sides of the
-  threshold (value >= t and value <= t, as the reference); active leaves are split in 8
+  threshold (value >= t and value <= t, as the reference), or, on level 0 only and with a
+  `margin` > 0, when one of them lies within `margin` logits of it (a coarser first level that
+  still refines where a thin part may pass between its corners); active leaves are split in 8
   and the unknown points of their 3x3x3 child lattice are queried in the next round;
 * rounds repeat until no leaf changes. Points that neighbours put on a leaf's faces are
   what spreads refinement along a surface to voxels whose corners missed it. A round's
@@ -63,10 +65,11 @@ def lattice_to_points(idx: torch.Tensor, resolution: int, padding: float) -> tor
 def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resolution0,
          upsampling_steps: int = _DEFAULTS.upsampling_steps, threshold: float = _DEFAULTS.threshold,
          padding: float = _DEFAULTS.padding, points_batch: int = _DEFAULTS.points_batch,
-         device: torch.device | str = "cpu") -> MiseResult:
+         device: torch.device | str = "cpu", margin: float = _DEFAULTS.first_level_margin) -> MiseResult:
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
-    `threshold` is a probability; the extraction compares logits with logit(threshold).
+    `threshold` is a probability; the extraction compares logits with logit(threshold); `margin`
+    (logits, 0 = the paper's rule) also refines first-level voxels with a known point that close to it.
     Memory: the float32 lattices (8.6 MB per shape at R=128), the temporaries of one shape's
     bookkeeping at a time (up to ~30 MB), and the decoder's activations for `points_batch` points.
     """
@@ -90,14 +93,14 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
             logits = query_fn(lattice_to_points(chunk[:, 1:], res, padding), chunk[:, 0])
             values[chunk.unbind(1)] = logits.float().nan_to_num(nan=-1e6)  # the lattice keeps fp32 even under autocast
             result.seconds_query += time.perf_counter() - t0
-        idx = torch.cat([_next_points(values, split, t, points) for points in idx.split(counts) if len(points)])
+        idx = torch.cat([_next_points(values, split, t, margin, points) for points in idx.split(counts) if len(points)])
     for shape in values.split(1):  # one shape at a time: its temporaries are lattice-sized
         _fill_unknown(shape, depth)
     result.seconds_total = time.perf_counter() - start
     return result
 
 
-def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> torch.Tensor:
+def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float, margin: float) -> torch.Tensor:
     """Split every active leaf (in place in `split`); returns bool of values' shape, the child lattice points.
 
     values (B, n+1, n+1, n+1) and split: the whole lattice or a window of it on level-0 voxels (`_crop`).
@@ -105,13 +108,18 @@ def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> tor
     next round's values).
     """
     depth = len(split)
-    # Bit 1: a known point >= t, bit 2: a known point <= t (NaN compares False on both).
+    # Bit 1: a known point >= t, bit 2: a known point <= t, bit 4: one within margin of t (NaN compares False).
     touch = (values >= t).to(torch.uint8) | ((values <= t).to(torch.uint8) << 1)
+    if margin > 0:
+        touch |= ((values - t).abs() <= margin).to(torch.uint8) << 2
     active = [None] * depth
     for lvl in range(depth - 1, -1, -1):  # finest first: a voxel's closed box is its children's
         touch = _or_pool(touch, 3 if lvl == depth - 1 else 2)
         exists = torch.ones_like(split[0]) if lvl == 0 else _upsample2(split[lvl - 1])
-        active[lvl] = exists & ~split[lvl] & (touch == 3)
+        crossing = (touch & 3) == 3
+        if lvl == 0 and margin > 0:
+            crossing |= (touch & 4).bool()
+        active[lvl] = exists & ~split[lvl] & crossing
     children = torch.zeros_like(values, dtype=torch.bool)
     for lvl, act in enumerate(active):
         if not act.any():
@@ -122,7 +130,8 @@ def _subdivide(values: torch.Tensor, split: list[torch.Tensor], t: float) -> tor
     return children
 
 
-def _next_points(values: torch.Tensor, split: list[torch.Tensor], t: float, points: torch.Tensor) -> torch.Tensor:
+def _next_points(values: torch.Tensor, split: list[torch.Tensor], t: float, margin: float,
+                 points: torch.Tensor) -> torch.Tensor:
     """The lattice points (M, 4) long (shape, i, j, k) to query next for the one shape whose points (N, 4)
     were queried this round, after splitting its active leaves (in place in `split`).
 
@@ -132,7 +141,8 @@ def _next_points(values: torch.Tensor, split: list[torch.Tensor], t: float, poin
     b, depth, res = int(points[0, 0]), len(split), values.shape[-1] - 1
     lower, upper = _window(points[:, 1:], 2**depth, res)
     window = _crop(values[b:b + 1], lower, upper, 1)
-    children = _subdivide(window, [_crop(s[b:b + 1], lower, upper, 2 ** (depth - lvl)) for lvl, s in enumerate(split)], t)
+    children = _subdivide(window, [_crop(s[b:b + 1], lower, upper, 2 ** (depth - lvl)) for lvl, s in enumerate(split)],
+                          t, margin)
     idx = (children & window.isnan()).nonzero()
     idx[:, 0] = b
     idx[:, 1:] += lower
