@@ -12,7 +12,16 @@ from PIL import Image
 
 from vitocc.data import cameras
 from vitocc.generation import save_mesh
-from vitocc.generation.colour import camera_centre, colour_mesh, fit_view, has_colours, mirror_plane, seen_vertices
+from vitocc.generation.colour import (
+    SYMMETRY_SAMPLE,
+    camera_centre,
+    colour_mesh,
+    fit_view,
+    has_colours,
+    mirror_plane,
+    seen_vertices,
+    vertex_normals,
+)
 from vitocc.render import Light, render_mesh, render_silhouette, vertex_color_fn
 
 FLAT = Light(ambient=1.0, diffuse=0.0)  # the colours themselves, no shading
@@ -92,6 +101,24 @@ def test_mirror_plane_only_for_symmetric_meshes():
     bent = np.array(trimesh.creation.box((0.5, 0.5, 0.5)).subdivide_to_size(0.05).vertices)
     bent[:, 1] += 0.6 * (bent[:, 2] + 0.25)  # a shear along z: not symmetric across any z plane
     assert mirror_plane(bent) is None
+
+
+def test_mirror_plane_of_a_large_mesh_from_a_sample_of_its_vertices():
+    sphere = np.array(trimesh.creation.icosphere(subdivisions=6, radius=0.3).vertices) + [0.0, 0.0, 0.1]
+    assert len(sphere) > 8 * SYMMETRY_SAMPLE
+    assert mirror_plane(sphere) == pytest.approx(0.1, abs=1e-9)
+    sphere[:, 1] += 0.5 * (sphere[:, 2] - 0.1)  # sheared along z
+    assert mirror_plane(sphere) is None
+
+
+def test_vertex_normals_point_out_and_the_meshs_own_are_kept():
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.3)
+    radial = sphere.vertices / np.linalg.norm(sphere.vertices, axis=1, keepdims=True)
+    normals = vertex_normals(trimesh.Trimesh(sphere.vertices, sphere.faces, process=False))
+    assert (normals * radial).sum(1).min() > 0.999
+    own = np.roll(radial, 1, axis=1)  # any unit normals the mesh carries (as generation.vertex_normals gives)
+    np.testing.assert_allclose(vertex_normals(trimesh.Trimesh(sphere.vertices, sphere.faces, vertex_normals=own,
+                                                              process=False)), own)
 
 
 def test_a_model_without_camera_gets_the_render_view_that_fits_the_silhouette():

@@ -32,6 +32,7 @@ MIN_FACING = 0.3
 EDGE_ERODE = 0.01  # share of the picture's side trimmed off the object's mask for sampling (its antialiased rim)
 MIRROR_MATCH = 0.02  # normalised units (longest side 1): a mirror image this close to a seen vertex takes its colour
 SYMMETRIC_P90 = 0.02  # the mesh is mirror symmetric when 90% of its mirrored vertices lie this close to it
+SYMMETRY_SAMPLE = 4096  # vertices (an even spread) whose mirror images decide it: a percentile needs no more
 NEIGHBOURS = 4  # seen vertices averaged (inverse distance) for a hidden one
 # The render framing of the data's cameras (docs/design.md section 2), in the normalised frame.
 RENDER_ELEVATION_DEG = 27.5
@@ -76,21 +77,36 @@ def sample(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
+def vertex_normals(mesh: trimesh.Trimesh) -> np.ndarray:
+    """Unit normals (V, 3) float64: the mesh's own when it carries them (`generation.vertex_normals`), else the
+    sum of the adjacent faces' area-weighted normals (3x faster than trimesh's angle-weighted ones on
+    marching-cubes meshes of 23-63k vertices, the same to cosine > 0.94 at 99% of the vertices)."""
+    if "vertex_normals" in mesh._cache:
+        return np.asarray(mesh.vertex_normals, np.float64)
+    vertices, faces = np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces)
+    corners = vertices[faces]
+    face = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])  # length: twice the area
+    summed = np.stack([np.bincount(faces.ravel(), np.repeat(face[:, k], 3), minlength=len(vertices))
+                       for k in range(3)], axis=1)
+    return summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
+
+
 def seen_vertices(mesh: trimesh.Trimesh, projection: np.ndarray) -> np.ndarray:
     """(V,) bool: vertices whose surface faces the camera of P (3, 4), inside the picture, with no part of
     the mesh between them and the camera (`vertex_colours` then checks that they land on the object)."""
     vertices = np.asarray(mesh.vertices, np.float64)
+    normals = vertex_normals(mesh)
     to_camera = camera_centre(projection) - vertices
     distance = np.linalg.norm(to_camera, axis=1)
     to_camera /= np.maximum(distance, 1e-12)[:, None]
-    facing = np.einsum("ij,ij->i", np.asarray(mesh.vertex_normals, np.float64), to_camera) > MIN_FACING
+    facing = np.einsum("ij,ij->i", normals, to_camera) > MIN_FACING
     uv, depth = project(vertices, projection)
     seen = facing & (depth > 0) & (np.abs(uv) <= 1).all(axis=1)
     index = np.flatnonzero(seen)
     if len(index):
         # Start just off the surface: a ray from the vertex itself may hit the faces around it.
         step = 1e-3 * max(float(mesh.scale), 1e-6)
-        origins = vertices[index] + step * (to_camera[index] + np.asarray(mesh.vertex_normals)[index])
+        origins = vertices[index] + step * (to_camera[index] + normals[index])
         blocked = mesh.ray.intersects_any(origins, to_camera[index])
         seen[index[blocked]] = False
     return seen
@@ -102,11 +118,13 @@ def reflect_z(points: np.ndarray, z: float) -> np.ndarray:
 
 
 def mirror_plane(vertices: np.ndarray) -> float | None:
-    """z of the plane across which vertices (V, 3) are mirror symmetric (the centre of their z range), or None."""
+    """z of the plane across which vertices (V, 3) are mirror symmetric (the centre of their z range), or None.
+    Decided on the mirror images of SYMMETRY_SAMPLE of them, evenly spread."""
     if len(vertices) < 4:
         return None
     centre = float(vertices[:, 2].min() + vertices[:, 2].max()) / 2
-    distance, _ = _tree(vertices).query(reflect_z(vertices, centre), k=1)
+    sample = vertices[::max(1, len(vertices) // SYMMETRY_SAMPLE)]
+    distance, _ = _tree(vertices).query(reflect_z(sample, centre), k=1)
     return centre if np.percentile(distance, 90) <= SYMMETRIC_P90 * np.ptp(vertices, axis=0).max() else None
 
 
