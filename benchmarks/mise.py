@@ -205,17 +205,18 @@ def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
 
 
 def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -> None:
-    """MISE from r0/2 with one more step (the same lattice) and a first-level margin of each of `margins`
-    logits against the default, on the shapes of codes c: points queried, time (interleaved repeats, the
-    median) and each shape's mesh against the default's (symmetric mean nearest-vertex distance in voxels;
-    issue 17's bar for an equal mesh is 1/8 voxel)."""
+    """MISE with each first-level margin of `margins` logits (`mise`'s margin: it starts at r0/2 with one more
+    step, the same lattice; 0: from r0/2 by the paper's rule) against the default, on the shapes of codes c:
+    points queried, time (interleaved repeats, the median) and each shape's mesh against the default's
+    (symmetric mean nearest-vertex distance in voxels; issue 17's bar for an equal mesh is 1/8 voxel)."""
     from pykdtree.kdtree import KDTree
 
     t, res = logit(settings["threshold"]), settings["resolution0"] * 2 ** settings["upsampling_steps"]
     voxel = (1 + settings["padding"]) / res
     variants = {"default": settings} | {
-        f"r0 {settings['resolution0'] // 2}, margin {m:g}": dict(settings, resolution0=settings["resolution0"] // 2,
-                                                             upsampling_steps=settings["upsampling_steps"] + 1, margin=m)
+        (f"r0 {settings['resolution0'] // 2}, margin {m:g}" if m else f"r0 {settings['resolution0'] // 2}, no margin"):
+        dict(settings, margin=m) if m else dict(settings, resolution0=settings["resolution0"] // 2,
+                                                 upsampling_steps=settings["upsampling_steps"] + 1)
         for m in margins}
     seconds, results = {name: [] for name in variants}, {}
     with torch.inference_mode():

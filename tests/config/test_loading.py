@@ -80,6 +80,12 @@ def test_bad_overrides_are_user_errors(override, fragment):
     assert fragment in str(info.value)
 
 
+def test_a_first_level_margin_needs_an_even_resolution():
+    assert apply_overrides(Config(), ["generation.first_level_margin=4"]).generation.first_level_margin == 4
+    with pytest.raises(UserError, match="resolution0 .--resolution. must be even, got 33"):
+        apply_overrides(Config(), ["generation.first_level_margin=4", "generation.resolution0=33"])
+
+
 def test_a_bad_value_in_a_file_fails_at_load_before_any_work(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text("generation:\n  upsampling_steps: 9\n")

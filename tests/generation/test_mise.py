@@ -128,9 +128,10 @@ def test_threshold_must_be_a_probability():
         logit(1.0)
 
 
-def test_a_first_level_margin_finds_a_plate_between_coarse_points_for_fewer_queries():
-    """r0 16 with 3 steps (the same 129^3 lattice as r0 32 with 2): a 0.02 plate between the r0-16 points is
-    lost by the paper's rule, found by a 6-logit margin, which then gives r0 32's mesh with fewer queries."""
+def test_a_first_level_margin_starts_at_half_resolution_and_still_finds_a_plate():
+    """margin > 0: the first level is r0/2 = 16 with one more step (the same 129^3 lattice). A 0.02 plate between
+    the r0-16 planes is lost by the paper's rule from r0 16, found with a 6-logit margin, which then gives r0 32's
+    mesh with fewer queries."""
     y = 1.1 / 32  # an r0-32 lattice plane, halfway between two of r0 16 (y = 0 and 1.1 / 16)
     plate = torch.tensor([[[-0.3, y - 0.01, -0.3], [0.3, y + 0.01, 0.3]]], dtype=torch.float64)
 
@@ -138,13 +139,16 @@ def test_a_first_level_margin_finds_a_plate_between_coarse_points_for_fewer_quer
         return as_logits(box_sdf(p, plate))
 
     default = mise(lambda p, i: field(p), 1, 32, 2, 0.5, 0.1)
-    plain = mise(lambda p, i: field(p), 1, 16, 3, 0.5, 0.1)
-    margin = mise(lambda p, i: field(p), 1, 16, 3, 0.5, 0.1, margin=6.0)
-    assert not (plain.values[0] > 0).any()  # every r0-16 point is outside: the paper's rule stops there
+    from_16 = mise(lambda p, i: field(p), 1, 16, 3, 0.5, 0.1)
+    margin = mise(lambda p, i: field(p), 1, 32, 2, 0.5, 0.1, margin=6.0)
+    assert not (from_16.values[0] > 0).any()  # every r0-16 point is outside: the paper's rule stops there
+    assert margin.round_points[0] == 17**3 and margin.resolution == default.resolution == 128
     meshes = [marching_cubes(r.values[0].numpy(), 0.0, 0.1) for r in (default, margin)]
     assert len(meshes[0].faces) > 1000 and np.array_equal(meshes[0].faces, meshes[1].faces)
     assert np.abs(meshes[0].vertices - meshes[1].vertices).max() < 1e-6
     assert margin.n_queried[0] < 0.8 * default.n_queried[0]
+    with pytest.raises(ValueError, match="even resolution0"):
+        mise(lambda p, i: field(p), 1, 33, 2, 0.5, 0.1, margin=6.0)
 
 
 def test_known_limit_an_isolated_speck_between_coarse_points_is_missed():

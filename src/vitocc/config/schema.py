@@ -100,7 +100,7 @@ class GenerationConfig:
 
     resolution0: int = 32
     upsampling_steps: int = 2
-    first_level_margin: float = 0.0  # logits: also refine first-level voxels with a point this close to the threshold
+    first_level_margin: float = 0.0  # logits; > 0: MISE starts at resolution0 / 2 and refines its voxels this near t
     threshold: float = 0.2  # probability; MISE and marching cubes use logit(threshold)
     padding: float = 0.1  # box side is 1 + padding
     points_batch: int = 1_000_000  # decoder points per call: sized for a 16 GB GPU

@@ -59,6 +59,9 @@ def check_generation(gen: GenerationConfig) -> None:
         raise UserError(f"generation.upsampling_steps (--upsampling) must be in 0..5, got {gen.upsampling_steps}")
     if not 0.0 < gen.threshold < 1.0:
         raise UserError(f"generation.threshold (--threshold) must be a probability in (0, 1), got {gen.threshold}")
+    if gen.first_level_margin > 0 and gen.resolution0 % 2:
+        raise UserError(f"generation.first_level_margin starts MISE at resolution0 / 2: resolution0 (--resolution) "
+                        f"must be even, got {gen.resolution0}")
     if gen.batch_size < 1 or gen.points_batch < 1:
         raise UserError("generation.batch_size and generation.points_batch must be >= 1")
     if gen.padding < 0 or gen.refinement_steps < 0 or gen.first_level_margin < 0:

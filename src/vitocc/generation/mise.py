@@ -7,14 +7,16 @@ all their new points through one chunked `query_fn`:
 * level 0 evaluates the (r0+1)^3 lattice of every shape;
 * a leaf voxel of level l < depth is *active* when the known points on its closed box
   (its corners and points that finer neighbours put on its faces) lie on both sides of the
-  threshold (value >= t and value <= t, as the reference), or, on level 0 only and with a
-  `margin` > 0, when one of them lies within `margin` logits of it (a coarser first level that
-  still refines where a thin part may pass between its corners); active leaves are split in 8
+  threshold (value >= t and value <= t, as the reference); active leaves are split in 8
   and the unknown points of their 3x3x3 child lattice are queried in the next round;
 * rounds repeat until no leaf changes. Points that neighbours put on a leaf's faces are
   what spreads refinement along a surface to voxels whose corners missed it. A round's
   bookkeeping runs shape by shape on the window of level-0 voxels around the points the
   shape had queried (`_window`), which holds every leaf that can change.
+
+With a `margin` > 0 the first level is r0/2 and one more level follows (the same final lattice);
+its voxels are also split where a known point lies within `margin` logits of the threshold, so
+that a thin part passing between its corners is still refined (fewer first-level queries).
 
 The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
 point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
@@ -68,12 +70,16 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
          device: torch.device | str = "cpu", margin: float = _DEFAULTS.first_level_margin) -> MiseResult:
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
-    `threshold` is a probability; the extraction compares logits with logit(threshold); `margin`
-    (logits, 0 = the paper's rule) also refines first-level voxels with a known point that close to it.
+    `threshold` is a probability; the extraction compares logits with logit(threshold). `margin` (logits,
+    0 = the paper's MISE): start at r0/2 and also refine its voxels with a known point that close to it.
     Memory: the float32 lattices (8.6 MB per shape at R=128), the temporaries of one shape's
     bookkeeping at a time (up to ~30 MB), and the decoder's activations for `points_batch` points.
     """
     start = time.perf_counter()
+    if margin > 0:
+        if resolution0 % 2:
+            raise ValueError(f"a first-level margin needs an even resolution0, got {resolution0}")
+        resolution0, upsampling_steps = resolution0 // 2, upsampling_steps + 1
     depth, t = upsampling_steps, logit(threshold)
     step0 = 2**depth
     res = resolution0 * step0
