@@ -16,7 +16,10 @@ load average at the end of each row (the machine is shared: compare rows of one 
 The paper's own figures on this machine (reference Generator3D, same settings, same
 decoder size) are in the shared oracle notes and docs/performance.md.
 
-    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16] [--before OLD/src]
+    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16] [--margins 0 4] [--before OLD/src]
+
+`--margins 0 4`: each batch of chairs meshed with each first-level margin (`generation.first_level_margin`),
+one after the other on the same chairs, with how many meshes equal the first margin's.
 
 `--before OLD/src` (an older vitocc, e.g. `git archive COMMIT src | tar -x -C OLD`) adds, for the
 shipped model on the 16 folder pictures of `benchmarks/startup.py`: the decoder runs once per shape,
@@ -80,10 +83,17 @@ def chair_sdf(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     return (q.clamp(min=0).norm(dim=2) + q.max(2).values.clamp(max=0)).min(1).values
 
 
-def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str) -> dict[str, float]:
-    """MISE + marching cubes for n shapes at once; seconds by stage and points queried."""
+def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str,
+              margins: tuple[float, ...] = (0.0,)) -> list[dict]:
+    """MISE + marching cubes for the same n random chairs at once with each first-level margin (interleaved
+    in one call); per margin: seconds by stage, points queried, and the meshes (for comparing them)."""
     boxes = random_chairs(n, rng)
     c = torch.randn(n, 256, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
+    return [_mise_batch(decoder, boxes, c, amp, m) for m in margins]
+
+
+def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: str, margin: float) -> dict:
+    n = len(c)
     clock = {"decoder": 0.0, "analytic": 0.0}
 
     def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -97,9 +107,10 @@ def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str) -
         return -50.0 * sdf + 0.1 * learned
 
     with torch.inference_mode():
-        result = mise(query, n, 32, 2, 0.2, 0.1, points_batch=100_000)
+        result = mise(query, n, 32, 2, 0.2, 0.1, points_batch=100_000, margin=margin)
     t0 = time.perf_counter()
-    faces = [len(marching_cubes(v.numpy(), logit(0.2), 0.1).faces) for v in result.values]
+    meshes = [marching_cubes(v.numpy(), logit(0.2), 0.1) for v in result.values]
+    faces = [len(m.faces) for m in meshes]
     mc = time.perf_counter() - t0
     bookkeeping = result.seconds_total - result.seconds_query
     pipeline = clock["decoder"] + bookkeeping + mc  # everything but the analytic chair
@@ -107,7 +118,8 @@ def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str) -
             "min_points": min(result.n_queried), "max_points": max(result.n_queried),
             "decoder_s": clock["decoder"] / n, "bookkeeping_s": bookkeeping / n, "mc_s": mc / n,
             "analytic_s": clock["analytic"] / n, "outside_share": (bookkeeping + mc) / pipeline,
-            "faces": float(np.mean(faces)), "pts_per_s": sum(result.n_queried) / clock["decoder"]}
+            "faces": float(np.mean(faces)), "pts_per_s": sum(result.n_queried) / clock["decoder"],
+            "margin": margin, "meshes": meshes}
 
 
 def main() -> None:
@@ -119,7 +131,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="src folder of an older vitocc: replay the shipped model's shapes")
     parser.add_argument("--queries", action="store_true",
                         help="where the shipped model's queries go; r0/2 with first-level margins against the default")
-    parser.add_argument("--margins", type=float, nargs="+", default=[0, 2, 4, 6, 8], help="with --queries (logits)")
+    parser.add_argument("--margins", type=float, nargs="+", default=None,
+                        help="first-level margins (logits): with --queries default 0 2 4 6 8, else 0 (several: interleaved)")
     parser.add_argument("--data", type=Path, help="with --queries: a data set whose test split's view 000 to mesh")
     parser.add_argument("--repeats", type=int, default=2, help="with --queries: interleaved repeats")
     args = parser.parse_args()
@@ -127,23 +140,28 @@ def main() -> None:
     torch.manual_seed(args.seed)
     decoder = CBNDecoder(256, 256, 5).eval()
     rng = np.random.default_rng(args.seed)
+    margins = args.margins or ([0, 2, 4, 6, 8] if args.queries else [0])
     run_batch(decoder, 1, rng, args.amp)  # warm-up
     print(f"torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, amp {args.amp}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     if args.queries:
-        query_budget(args.margins, args.data, args.repeats)
+        query_budget(margins, args.data, args.repeats)
         return
     if args.before:
         replay_shipped(args.before, args.batches, repeats=3)
         return
-    print("batch | s/shape | points/shape (min-max) | % of 129^3 | decoder s | bookkeeping s | "
+    print("batch | margin | s/shape | points/shape (min-max) | % of 129^3 | decoder s | bookkeeping s | "
           "marching cubes s | outside decoder | decoder points/s | faces | load")
     for b in args.batches:
-        r = run_batch(decoder, b, rng, args.amp)
-        print(f"{b:5d} | {r['s_per_shape']:7.2f} | {r['points_per_shape']:,.0f} ({r['min_points']:,}-{r['max_points']:,}) | "
-              f"{100 * r['points_per_shape'] / DENSE:5.1f}% | {r['decoder_s']:.2f} | {r['bookkeeping_s']:.3f} | "
-              f"{r['mc_s']:.3f} | {100 * r['outside_share']:.1f}% | {r['pts_per_s']:,.0f} | {r['faces']:,.0f} | "
-              f"{os.getloadavg()[0]:.1f}   (analytic chair, not counted: {r['analytic_s']:.2f} s/shape)", flush=True)
+        rows = run_batch(decoder, b, rng, args.amp, tuple(margins))
+        for r in rows:
+            same = sum(np.array_equal(m.faces, m0.faces) and np.allclose(m.vertices, m0.vertices, atol=1e-6)
+                       for m, m0 in zip(r["meshes"], rows[0]["meshes"]))
+            print(f"{b:5d} | {r['margin']:6g} | {r['s_per_shape']:7.2f} | {r['points_per_shape']:,.0f} "
+                  f"({r['min_points']:,}-{r['max_points']:,}) | {100 * r['points_per_shape'] / DENSE:5.1f}% | "
+                  f"{r['decoder_s']:.2f} | {r['bookkeeping_s']:.3f} | {r['mc_s']:.3f} | {100 * r['outside_share']:.1f}% | "
+                  f"{r['pts_per_s']:,.0f} | {r['faces']:,.0f} | {os.getloadavg()[0]:.1f}   (analytic chair, not counted: "
+                  f"{r['analytic_s']:.2f} s/shape; meshes equal to the first margin's: {same} of {b})", flush=True)
 
 def load_module(path: Path, name: str):
     """A module of an older vitocc from its file (its own imports resolve to this vitocc)."""
