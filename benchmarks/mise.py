@@ -30,7 +30,7 @@ on real shapes without the decoder's noise, and their lattices and faces compare
 `--queries [--margins 0 2 4 6 8] [--data DATA] [--repeats 2]`: where the shipped model's queries go
 (the 16 folder pictures, or view 000 of every test-split model of DATA, e.g. the real-geometry split),
 then MISE from r0/2 with one more step and each first-level margin (`generation.first_level_margin`)
-against the default: points, interleaved time, and each mesh's distance to the default's in voxels.
+against the paper's MISE: points, interleaved time, and each mesh's distance to its mesh in voxels.
 """
 
 from __future__ import annotations
@@ -130,12 +130,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--before", type=Path, help="src folder of an older vitocc: replay the shipped model's shapes")
     parser.add_argument("--queries", action="store_true",
-                        help="where the shipped model's queries go; r0/2 with first-level margins against the default")
+                        help="where the shipped model's queries go; r0/2 with first-level margins against the paper's MISE")
     parser.add_argument("--margins", type=float, nargs="+", default=None,
                         help="first-level margins (logits): with --queries default 0 2 4 6 8, else 0 (several: interleaved)")
     parser.add_argument("--data", type=Path, help="with --queries: a data set whose test split's view 000 to mesh")
     parser.add_argument("--repeats", type=int, default=2, help="with --queries: interleaved repeats")
     args = parser.parse_args()
+    if args.repeats < 1 or any(m < 0 for m in args.margins or []):
+        parser.error("--repeats must be >= 1 and --margins >= 0")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     decoder = CBNDecoder(256, 256, 5).eval()
@@ -184,7 +186,7 @@ def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, di
     model, cfg = load_model(None)
     g = cfg.generation
     with tempfile.TemporaryDirectory() as tmp:
-        paths = folder_pictures(Path(tmp)) if data is None else test_views(data)
+        paths = folder_pictures(Path(tmp)) if data is None else view0_pictures(data)
         pictures = [load_image(p) for p in paths]
     images = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
     settings = {"resolution0": g.resolution0, "upsampling_steps": g.upsampling_steps, "threshold": g.threshold,
@@ -193,15 +195,15 @@ def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, di
         return model, model.encode(images), settings
 
 
-def test_views(data: Path) -> list[Path]:
+def view0_pictures(data: Path) -> list[Path]:
     """View 000 of every model of the test split of the data set folder `data` (the real-geometry split's pictures)."""
     return [data / c.name / name / "img_choy2016" / "000.jpg" for c in sorted(p for p in data.iterdir() if p.is_dir())
             if (c / "test.lst").is_file() for name in (c / "test.lst").read_text().split()]
 
 
 def shipped_logits() -> tuple[torch.Tensor, dict]:
-    """The 16 folder pictures' lattices (16, 129, 129, 129) float32 of the shipped model at its default
-    settings (logits where MISE queried), and those settings."""
+    """The 16 folder pictures' lattices (16, 129, 129, 129) float32 of the shipped model with the paper's MISE
+    at its settings (first-level margin 0, whatever the shipped config says) (logits where MISE queried), and those settings."""
     model, c, settings = shipped_model()
     with torch.inference_mode():
         return mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **settings).values, settings
@@ -224,14 +226,14 @@ def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
 
 def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -> None:
     """MISE with each first-level margin of `margins` logits (`mise`'s margin: it starts at r0/2 with one more
-    step, the same lattice; 0: from r0/2 by the paper's rule) against the default, on the shapes of codes c:
-    points queried, time (interleaved repeats, the median) and each shape's mesh against the default's
-    (symmetric mean nearest-vertex distance in voxels; issue 17's bar for an equal mesh is 1/8 voxel)."""
+    step, the same lattice; 0: from r0/2 by the paper's rule) against the paper's MISE (from r0, no margin) on
+    the shapes of codes c: points queried, time (interleaved repeats, the median) and each shape's mesh against
+    the paper's (symmetric mean nearest-vertex distance in voxels; issue 17's bar for an equal mesh: 1/8 voxel)."""
     from pykdtree.kdtree import KDTree
 
     t, res = logit(settings["threshold"]), settings["resolution0"] * 2 ** settings["upsampling_steps"]
     voxel = (1 + settings["padding"]) / res
-    variants = {"default": settings} | {
+    variants = {"paper's MISE": settings} | {
         (f"r0 {settings['resolution0'] // 2}, margin {m:g}" if m else f"r0 {settings['resolution0'] // 2}, no margin"):
         dict(settings, margin=m) if m else dict(settings, resolution0=settings["resolution0"] // 2,
                                                  upsampling_steps=settings["upsampling_steps"] + 1)
@@ -244,11 +246,11 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
                 results[name] = mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **kwargs)
                 seconds[name].append(time.perf_counter() - t0)
     meshes = {name: [marching_cubes(v.numpy(), t, settings["padding"]) for v in r.values] for name, r in results.items()}
-    base = sum(results["default"].n_queried)
-    print(f"{len(c.c)} shapes, {repeats} interleaved repeats, MISE seconds (median) and points against the default")
+    base = sum(results["paper's MISE"].n_queried)
+    print(f"{len(c.c)} shapes, {repeats} interleaved repeats, MISE seconds (median) and points against the paper's MISE")
     for name, r in results.items():
         distances = []
-        for a, b in zip(meshes["default"], meshes[name]):
+        for a, b in zip(meshes["paper's MISE"], meshes[name]):
             if len(a.vertices) == 0 or len(b.vertices) == 0:
                 distances.append(0.0 if len(a.vertices) == len(b.vertices) else float("inf"))
                 continue
@@ -256,7 +258,7 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
             distances.append((da.mean() + db.mean()) / 2 / voxel)
         d = np.array(distances)
         print(f"   {name:16s} {statistics.median(seconds[name]):6.2f} s  points {sum(r.n_queried):9,d} "
-              f"({sum(r.n_queried) / base:.2f}x)  mesh distance to the default (voxels): mean {d.mean():.3f}, "
+              f"({sum(r.n_queried) / base:.2f}x)  mesh distance to the paper's (voxels): mean {d.mean():.3f}, "
               f"max {d.max():.3f}, shapes above 1/8: {int((d > 0.125).sum())}")
 
 

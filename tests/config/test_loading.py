@@ -80,10 +80,11 @@ def test_bad_overrides_are_user_errors(override, fragment):
     assert fragment in str(info.value)
 
 
-def test_a_first_level_margin_needs_an_even_resolution():
+def test_a_first_level_margin_is_a_finite_number_of_logits():
     assert apply_overrides(Config(), ["generation.first_level_margin=4"]).generation.first_level_margin == 4
-    with pytest.raises(UserError, match="resolution0 .--resolution. must be even, got 33"):
-        apply_overrides(Config(), ["generation.first_level_margin=4", "generation.resolution0=33"])
+    for bad in ("inf", "nan"):
+        with pytest.raises(UserError, match="the margin finite"):
+            apply_overrides(Config(), [f"generation.first_level_margin={bad}"])
 
 
 def test_a_bad_value_in_a_file_fails_at_load_before_any_work(tmp_path):

@@ -78,19 +78,20 @@ def test_batch_equals_shape_by_shape(fields):
         assert torch.equal(batched.values[b], single.values[0])
 
 
+@pytest.mark.parametrize("margin", [0.0, 6.0])
 @pytest.mark.parametrize("mirrored", [False, True])
 @pytest.mark.parametrize("name", ["sphere", "two_blobs", "chair"])
-def test_each_round_on_its_window_equals_each_round_on_the_whole_lattice(fields, monkeypatch, name, mirrored):
-    """The window of the points a round queried (`_window`) holds every leaf that can turn active.
-    The two blobs spread refinement across level-0 planes at both ends of their windows (the mirror
-    image at the lower end), where a window one level-0 voxel narrower on either side misses points."""
+def test_each_round_on_its_window_equals_each_round_on_the_whole_lattice(fields, monkeypatch, name, mirrored, margin):
+    """The window of the points a round queried (`_window`) holds every leaf that can turn active, also
+    under a first-level margin. The two blobs spread refinement across level-0 planes at both ends of their
+    windows (the mirror image at the lower end), where a window one level-0 voxel narrower misses points."""
     def field(p):
         return fields[name](-p if mirrored else p)
 
-    windowed = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1)
+    windowed = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1, margin=margin)
     monkeypatch.setattr(MISE_MODULE, "_window", lambda points, step0, res: (torch.zeros(3, dtype=torch.long),
                                                                              torch.full((3,), res)))
-    whole = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1)
+    whole = mise(lambda p, i: field(p), 1, 32, 2, THRESHOLD, 0.1, margin=margin)
     assert windowed.round_points == whole.round_points
     assert torch.equal(windowed.values, whole.values)
 
@@ -147,8 +148,10 @@ def test_a_first_level_margin_starts_at_half_resolution_and_still_finds_a_plate(
     assert len(meshes[0].faces) > 1000 and np.array_equal(meshes[0].faces, meshes[1].faces)
     assert np.abs(meshes[0].vertices - meshes[1].vertices).max() < 1e-6
     assert margin.n_queried[0] < 0.8 * default.n_queried[0]
-    with pytest.raises(ValueError, match="even resolution0"):
-        mise(lambda p, i: field(p), 1, 33, 2, 0.5, 0.1, margin=6.0)
+    # No half of an odd r0, and no upsampling means the dense grid: the margin is unused there.
+    for r0, steps in ((33, 2), (32, 0)):
+        paper, with_margin = (mise(lambda p, i: field(p), 1, r0, steps, 0.5, 0.1, margin=m) for m in (0.0, 6.0))
+        assert with_margin.round_points == paper.round_points and torch.equal(with_margin.values, paper.values)
 
 
 def test_known_limit_an_isolated_speck_between_coarse_points_is_missed():

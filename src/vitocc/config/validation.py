@@ -9,6 +9,8 @@ that is known.
 
 from __future__ import annotations
 
+import math
+
 from vitocc.config.schema import Config, DataConfig, GenerationConfig, TestConfig, TrainingConfig
 from vitocc.errors import UserError
 
@@ -59,13 +61,11 @@ def check_generation(gen: GenerationConfig) -> None:
         raise UserError(f"generation.upsampling_steps (--upsampling) must be in 0..5, got {gen.upsampling_steps}")
     if not 0.0 < gen.threshold < 1.0:
         raise UserError(f"generation.threshold (--threshold) must be a probability in (0, 1), got {gen.threshold}")
-    if gen.first_level_margin > 0 and gen.resolution0 % 2:
-        raise UserError(f"generation.first_level_margin starts MISE at resolution0 / 2: resolution0 (--resolution) "
-                        f"must be even, got {gen.resolution0}")
     if gen.batch_size < 1 or gen.points_batch < 1:
         raise UserError("generation.batch_size and generation.points_batch must be >= 1")
-    if gen.padding < 0 or gen.refinement_steps < 0 or gen.first_level_margin < 0:
-        raise UserError("generation.padding, generation.refinement_steps and generation.first_level_margin must be >= 0")
+    if gen.padding < 0 or gen.refinement_steps < 0 or not 0 <= gen.first_level_margin < math.inf:
+        raise UserError("generation.padding, generation.refinement_steps and generation.first_level_margin must be >= 0 "
+                        "(the margin finite)")
 
 
 def check_test(test: TestConfig) -> None:

@@ -32,7 +32,7 @@ MIN_FACING = 0.3
 EDGE_ERODE = 0.01  # share of the picture's side trimmed off the object's mask for sampling (its antialiased rim)
 MIRROR_MATCH = 0.02  # normalised units (longest side 1): a mirror image this close to a seen vertex takes its colour
 SYMMETRIC_P90 = 0.02  # the mesh is mirror symmetric when 90% of its mirrored vertices lie this close to it
-SYMMETRY_SAMPLE = 4096  # vertices (an even spread) whose mirror images decide it: a percentile needs no more
+SYMMETRY_SAMPLE = 4096  # about this many vertices (every k-th: 4096-8191) whose mirror images decide it
 NEIGHBOURS = 4  # seen vertices averaged (inverse distance) for a hidden one
 # The render framing of the data's cameras (docs/design.md section 2), in the normalised frame.
 RENDER_ELEVATION_DEG = 27.5
@@ -119,7 +119,7 @@ def reflect_z(points: np.ndarray, z: float) -> np.ndarray:
 
 def mirror_plane(vertices: np.ndarray) -> float | None:
     """z of the plane across which vertices (V, 3) are mirror symmetric (the centre of their z range), or None.
-    Decided on the mirror images of SYMMETRY_SAMPLE of them, evenly spread."""
+    Decided on the mirror images of every k-th vertex, about SYMMETRY_SAMPLE of them (a percentile needs no more)."""
     if len(vertices) < 4:
         return None
     centre = float(vertices[:, 2].min() + vertices[:, 2].max()) / 2

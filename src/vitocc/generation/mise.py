@@ -14,9 +14,10 @@ all their new points through one chunked `query_fn`:
   bookkeeping runs shape by shape on the window of level-0 voxels around the points the
   shape had queried (`_window`), which holds every leaf that can change.
 
-With a `margin` > 0 the first level is r0/2 and one more level follows (the same final lattice);
-its voxels are also split where a known point lies within `margin` logits of the threshold, so
-that a thin part passing between its corners is still refined (fewer first-level queries).
+With a `margin` > 0 (and an even r0 and at least one upsampling step; otherwise the margin is
+unused) the first level is r0/2 and one more level follows (the same final lattice); its voxels
+are also split where a known point lies within `margin` logits of the threshold, so that a thin
+part passing between its corners is still refined (fewer first-level queries).
 
 The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
 point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
@@ -71,14 +72,14 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
     """Run MISE for `n_shapes` shapes whose fields `query_fn` evaluates.
 
     `threshold` is a probability; the extraction compares logits with logit(threshold). `margin` (logits,
-    0 = the paper's MISE): start at r0/2 and also refine its voxels with a known point that close to it.
+    0 = the paper's MISE): start at r0/2 and also refine its voxels with a known point that close to it
+    (for an even r0 and upsampling_steps >= 1: an odd r0 has no half, and no upsampling means the dense grid).
     Memory: the float32 lattices (8.6 MB per shape at R=128), the temporaries of one shape's
     bookkeeping at a time (up to ~30 MB), and the decoder's activations for `points_batch` points.
     """
     start = time.perf_counter()
+    margin = margin if resolution0 % 2 == 0 and upsampling_steps > 0 else 0.0
     if margin > 0:
-        if resolution0 % 2:
-            raise ValueError(f"a first-level margin needs an even resolution0, got {resolution0}")
         resolution0, upsampling_steps = resolution0 // 2, upsampling_steps + 1
     depth, t = upsampling_steps, logit(threshold)
     step0 = 2**depth
