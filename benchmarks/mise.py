@@ -229,7 +229,8 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
     step, the same lattice; 0: from r0/2 by the paper's rule) against the paper's MISE (from r0, no margin) on
     the shapes of codes c: points queried, time (interleaved repeats, the median) and each shape's mesh against
     the paper's (symmetric mean nearest-vertex distance in voxels; issue 17's bar for an equal mesh: 1/8 voxel)."""
-    from pykdtree.kdtree import KDTree
+    sys.path.insert(0, str(Path(__file__).parent))
+    from decoder_precision import vertex_distance_voxels
 
     t, res = logit(settings["threshold"]), settings["resolution0"] * 2 ** settings["upsampling_steps"]
     voxel = (1 + settings["padding"]) / res
@@ -249,14 +250,7 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
     base = sum(results["paper's MISE"].n_queried)
     print(f"{len(c.c)} shapes, {repeats} interleaved repeats, MISE seconds (median) and points against the paper's MISE")
     for name, r in results.items():
-        distances = []
-        for a, b in zip(meshes["paper's MISE"], meshes[name]):
-            if len(a.vertices) == 0 or len(b.vertices) == 0:
-                distances.append(0.0 if len(a.vertices) == len(b.vertices) else float("inf"))
-                continue
-            da, db = KDTree(b.vertices).query(a.vertices)[0], KDTree(a.vertices).query(b.vertices)[0]
-            distances.append((da.mean() + db.mean()) / 2 / voxel)
-        d = np.array(distances)
+        d = np.array([vertex_distance_voxels(a, b, voxel) for a, b in zip(meshes["paper's MISE"], meshes[name])])
         print(f"   {name:16s} {statistics.median(seconds[name]):6.2f} s  points {sum(r.n_queried):9,d} "
               f"({sum(r.n_queried) / base:.2f}x)  mesh distance to the paper's (voxels): mean {d.mean():.3f}, "
               f"max {d.max():.3f}, shapes above 1/8: {int((d > 0.125).sum())}")
