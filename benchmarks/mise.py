@@ -47,6 +47,7 @@ from pathlib import Path
 # Idle OpenMP threads sleep instead of spinning (as `vitocc mise` sets it): on a shared CPU
 # spinning threads made the decoder 2-3x slower. Read when torch loads, hence first.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling benchmarks: startup, decoder_precision
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -177,7 +178,6 @@ def load_module(path: Path, name: str):
 def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, dict]:
     """The shipped model, its codes of the 16 folder pictures of `benchmarks/startup.py` (or of view 000 of
     each test-split model of the data set `data`), and its default MISE settings (keyword arguments of `mise`)."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from startup import folder_pictures
     from vitocc.data.transforms import image_to_tensor
     from vitocc.generation import load_image
@@ -229,7 +229,6 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
     step, the same lattice; 0: from r0/2 by the paper's rule) against the paper's MISE (from r0, no margin) on
     the shapes of codes c: points queried, time (interleaved repeats, the median) and each shape's mesh against
     the paper's (symmetric mean nearest-vertex distance in voxels; issue 17's bar for an equal mesh: 1/8 voxel)."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from decoder_precision import vertex_distance_voxels
 
     t, res = logit(settings["threshold"]), settings["resolution0"] * 2 ** settings["upsampling_steps"]
