@@ -24,6 +24,7 @@ from vitocc.models.onet import build_model, occupancy_loss
 from vitocc.runs import BEST, LAST, RunDir
 from vitocc.training import distributed
 from vitocc.training.checkpoints import rng_state, save_checkpoint, set_rng_state
+from vitocc.training.interrupts import deferred_interrupt
 from vitocc.training.reporting import RunLog, TrainProgress
 from vitocc.training.schedules import build_optimizer, build_scheduler
 from vitocc.training.validation import ValidationSettings, validate
@@ -266,23 +267,24 @@ class Trainer:
                 self.broken += take_broken(batch, self.cfg.data.skip_broken)
                 if "inputs" not in batch:
                     continue  # every shape of the batch was broken and skipped
-                loss_sum += self.step(batch)
-                n_loss += 1
-                self.state.step += 1
-                self.state.batch_in_epoch += 1
-                step = self.state.step
-                if step % tcfg.log_every == 0:
-                    loss = distributed.all_reduce_sum([loss_sum.item() / n_loss], self.ctx)[0] / self.ctx.world_size
-                    now = time.perf_counter()
-                    speed = (step - mark_step) * batch_size * self.ctx.world_size / max(now - mark_time, 1e-9)
-                    self.log.write({"step": step, "epoch": self.state.epoch, "loss": loss,
-                                    "lr": self.scheduler.get_last_lr()[0], "samples_per_s": round(speed, 2),
-                                    "elapsed_s": round(self.elapsed(), 2)})
-                    self.progress.update(step, loss=loss, samples_per_s=speed)
-                    loss_sum.zero_()
-                    n_loss, mark_time, mark_step = 0, now, step
-                else:
-                    self.progress.update(step)
+                with deferred_interrupt():  # last.pt never holds a step that log.jsonl lacks
+                    loss_sum += self.step(batch)
+                    n_loss += 1
+                    self.state.step += 1
+                    self.state.batch_in_epoch += 1
+                    step = self.state.step
+                    if step % tcfg.log_every == 0:
+                        loss = distributed.all_reduce_sum([loss_sum.item() / n_loss], self.ctx)[0] / self.ctx.world_size
+                        now = time.perf_counter()
+                        speed = (step - mark_step) * batch_size * self.ctx.world_size / max(now - mark_time, 1e-9)
+                        self.log.write({"step": step, "epoch": self.state.epoch, "loss": loss,
+                                        "lr": self.scheduler.get_last_lr()[0], "samples_per_s": round(speed, 2),
+                                        "elapsed_s": round(self.elapsed(), 2)})
+                        self.progress.update(step, loss=loss, samples_per_s=speed)
+                        loss_sum.zero_()
+                        n_loss, mark_time, mark_step = 0, now, step
+                    else:
+                        self.progress.update(step)
                 validating = tcfg.validate_every and step % tcfg.validate_every == 0
                 saving = tcfg.checkpoint_every and step % tcfg.checkpoint_every == 0
                 if validating:
