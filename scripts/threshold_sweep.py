@@ -34,7 +34,7 @@ def main() -> None:
           f"{time.perf_counter() - start:.0f} s")
     print("| threshold | " + " | ".join(f"{t:g}" for t in result.thresholds) + " |")
     print("|---|" + "---|" * len(result.thresholds))
-    print("| point IoU | " + " | ".join(f"**{v:.3f}**" if t == result.best else f"{v:.3f}"
+    print("| point IoU | " + " | ".join(f"**{v:.4f}**" if t == result.best else f"{v:.4f}"
                                         for t, v in zip(result.thresholds, result.ious)) + " |")
 
 
