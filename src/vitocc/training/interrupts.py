@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,4 +27,4 @@ def deferred_interrupt() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, handler)
     if received:
-        handler(signal.SIGINT, sys._getframe())
+        handler(signal.SIGINT, None)  # a handler's frame may be None (signal module docs)
