@@ -53,7 +53,7 @@ def main() -> None:
     results = reconstruct_images(paths, model, cfg.generation)
     for path, (mesh, info) in zip(paths, results):
         print(f"{path.relative_to(args.real_data)}: {info.vertices} vertices, {info.faces} faces, "
-              f"coloured {mesh.visual.kind == 'vertex'}")
+              f"coloured {mesh.vertex_colours is not None}")
     rows = [preview_row(info.picture, mesh, TILE) for mesh, info in results]
     sheet = Image.fromarray(contact_sheet(rows, columns=3, pad=4))
     sheet = sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

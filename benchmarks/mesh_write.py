@@ -25,33 +25,34 @@ import numpy as np
 import trimesh
 
 from vitocc.io import atomic_path
+from vitocc.mesh import Mesh
 from vitocc.mesh_io import obj_bytes, save_mesh
 
 
-def meshes(extra: Path | None) -> dict[str, trimesh.Trimesh]:
+def meshes(extra: Path | None) -> dict[str, Mesh]:
     """The benchmark's meshes by name."""
     sphere = trimesh.creation.icosphere(subdivisions=6, radius=0.45)
     vertices = sphere.vertices.astype(np.float32).astype(np.float64)  # marching cubes gives float32
     rgba = np.c_[np.random.default_rng(0).integers(0, 256, (len(vertices), 3)), np.full(len(vertices), 255)]
     out = {
-        "plain (mise)": trimesh.Trimesh(vertices, sphere.faces, process=False),
-        "colours (reconstruct)": trimesh.Trimesh(vertices, sphere.faces, vertex_colors=rgba.astype(np.uint8),
-                                                 process=False),
-        "normals": trimesh.Trimesh(vertices, sphere.faces, vertex_normals=sphere.vertex_normals, process=False),
+        "plain (mise)": Mesh(vertices, sphere.faces),
+        "colours (reconstruct)": Mesh(vertices, sphere.faces, vertex_colours=rgba),
+        "normals": Mesh(vertices, sphere.faces, vertex_normals=sphere.vertex_normals),
     }
     if extra is not None:
-        out[extra.name] = trimesh.load(extra, force="mesh", process=False)
+        loaded = trimesh.load(extra, force="mesh", process=False)
+        out[extra.name] = Mesh(loaded.vertices, loaded.faces)
     return out
 
 
-def old_save(mesh: trimesh.Trimesh, path: Path) -> None:
+def old_save(mesh: Mesh, path: Path) -> None:
     """`save_mesh` for .obj before obj_bytes: trimesh's exporter into the temporary file."""
     with atomic_path(path) as tmp:
-        mesh.export(tmp, file_type="obj")
+        mesh.to_trimesh().export(tmp, file_type="obj")
 
 
 VARIANTS = {  # name -> f(mesh, path)
-    "text trimesh": lambda mesh, path: mesh.export(file_type="obj"),
+    "text trimesh": lambda mesh, path: mesh.to_trimesh().export(file_type="obj"),
     "text numpy": lambda mesh, path: obj_bytes(mesh),
     "write trimesh": old_save,
     "write numpy": save_mesh,
@@ -67,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mesh.obj"
         for name, mesh in meshes(args.mesh).items():
-            theirs = mesh.export(file_type="obj").splitlines()
+            theirs = mesh.to_trimesh().export(file_type="obj").splitlines()
             same = obj_bytes(mesh).decode().splitlines() == [line for line in theirs[1:] if line]
             times: dict[str, list[float]] = {v: [] for v in VARIANTS}
             for _ in range(args.repeats):  # interleaved, so that the load moves both sides alike

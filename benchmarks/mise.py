@@ -22,7 +22,7 @@ decoder size) are in the shared oracle notes and docs/performance.md.
 one after the other on the same chairs, with how many meshes equal the first margin's.
 
 `--before OLD/src` (an older vitocc, e.g. `git archive COMMIT src | tar -x -C OLD`) adds, for the
-shipped model on the 16 folder pictures of `benchmarks/startup.py`: the decoder runs once per shape,
+shipped model on the 16 folder pictures of `benchmarks/reconstruct_latency.py`: the decoder runs once per shape,
 then both versions' MISE replay its logits (a query answers from the stored lattice) in interleaved
 repeats, so that the bookkeeping (MISE outside the decoder) and marching cubes of the two are timed
 on real shapes without the decoder's noise, and their lattices and faces compared.
@@ -176,9 +176,9 @@ def load_module(path: Path, name: str):
 
 
 def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, dict]:
-    """The shipped model, its codes of the 16 folder pictures of `benchmarks/startup.py` (or of view 000 of
+    """The shipped model, its codes of the 16 folder pictures of `benchmarks/reconstruct_latency.py` (or of view 000 of
     each test-split model of the data set `data`), and its default MISE settings (keyword arguments of `mise`)."""
-    from startup import folder_pictures
+    from reconstruct_latency import folder_pictures
     from vitocc.data.transforms import image_to_tensor
     from vitocc.generation import load_image
     from vitocc.models import load_model

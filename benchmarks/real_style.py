@@ -60,6 +60,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from vitocc.data import cameras, layout, writer
 from vitocc.data.synth import make_source
 from vitocc.generation.images import PLAIN_BORDER, object_box, plain_border_share
+from vitocc.mesh import Mesh
 from vitocc.metrics import GroundTruth, evaluate_mesh
 from vitocc.render import (
     Light,
@@ -354,7 +355,8 @@ def contact_sheet_image(shapes: list[TestShape], examples: dict[str, list], labe
     blank = np.full((TILE, TILE, 3), 255, np.uint8)
     rows = [("ground truth", [])]
     for i in sheet_shapes(shapes):
-        gt_view = preview_row(Image.fromarray(blank), shapes[i].mesh, TILE)[:, TILE:2 * TILE]
+        truth = Mesh(shapes[i].mesh.vertices, shapes[i].mesh.faces)
+        gt_view = preview_row(Image.fromarray(blank), truth, TILE)[:, TILE:2 * TILE]
         rows[0][1].extend([blank, blank, gt_view])
     for name, items in examples.items():
         panels = []

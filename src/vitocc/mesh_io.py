@@ -1,8 +1,8 @@
 """Mesh files: writing the formats vitocc offers (with vertex colours) and reading meshes fast.
 
-Writing goes through `io.atomic_path`, so a mesh on disk is always complete. OBJ text is built with
-numpy (`obj_bytes`, the lines trimesh's exporter writes, 5-7x faster); the other formats are
-trimesh's. Reading parses the triangle OBJ files that `vitocc mise` writes with numpy (4-5x faster
+Writing goes through `io.atomic_path`, so a mesh on disk is always complete. OBJ and COFF text is built
+with numpy and no trimesh import (`obj_bytes`: the lines trimesh's exporter writes, 5-7x faster); the
+other formats are trimesh's. Reading parses the triangle OBJ files that `vitocc mise` writes with numpy (4-5x faster
 than trimesh's general reader) and hands everything else to trimesh.
 """
 
@@ -13,10 +13,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
 from vitocc.errors import UserError
 from vitocc.io import atomic_path
+from vitocc.mesh import Mesh
 
 _DIGIT = np.isin(np.arange(256), list(b"0123456789"))  # byte -> is an ASCII digit
 _SPACE = np.isin(np.arange(256), list(b" \t\r\n"))
@@ -28,56 +28,52 @@ _FIXED_LIMIT = 1e15  # integer parts stay exact int64; larger coordinates are le
 MESH_FORMATS = (".obj", ".ply", ".off", ".stl", ".glb")
 
 
-def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> None:
-    """Write `mesh` atomically in the format its suffix names (.obj .ply .off .stl .glb).
+def save_mesh(mesh: Mesh, path: str | Path) -> None:
+    """Write `mesh` (a `vitocc.mesh.Mesh`) atomically in the format its suffix names (.obj .ply .off .stl .glb).
 
     Vertex colours, when the mesh has them, go into every format but .stl: .ply and .glb (COLOR_0)
-    as their standards say, .obj as the common `v x y z r g b` extension, .off as COFF."""
+    as their standards say, .obj as the common `v x y z r g b` extension, .off as COFF; vertex normals
+    into .obj (`vn`) and what trimesh writes them into. (A trimesh mesh is written with its `export`.)"""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in MESH_FORMATS:
         raise UserError(f"{path}: unknown mesh format '{suffix}'", f"use one of {' '.join(MESH_FORMATS)}")
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"save_mesh takes a vitocc.mesh.Mesh, not {type(mesh).__name__}")
     with atomic_path(path) as tmp:
         if suffix == ".obj" and len(mesh.faces) == 0:  # trimesh writes a malformed "v" line for no vertices
             tmp.write_text("# empty mesh: nothing was above the threshold\n")
         elif suffix == ".obj" and (text := obj_bytes(mesh)) is not None:
             tmp.write_bytes(text)
-        elif suffix == ".off" and mesh.visual.kind == "vertex":  # trimesh writes OFF without colours
+        elif suffix == ".off" and mesh.vertex_colours is not None:  # trimesh writes OFF without colours
             tmp.write_text(coff_text(mesh))
         else:
-            mesh.export(tmp, file_type=suffix[1:])
+            mesh.to_trimesh().export(tmp, file_type=suffix[1:])
 
 
-def obj_bytes(mesh: trimesh.Trimesh) -> bytes | None:
-    """The lines trimesh's exporter writes for `mesh` (but its header comment), built with numpy, 5-7x faster.
+def obj_bytes(mesh: Mesh) -> bytes | None:
+    """The lines trimesh's exporter writes for `mesh.to_trimesh()` (but its header comment), built with numpy,
+    5-7x faster.
 
-    An `o name` line when the mesh's metadata has a name (a loaded mesh); `v x y z` lines, with `r g b`
-    in 0-1 when the mesh has vertex or face colours; `vn` lines when the mesh holds vertex normals
-    (given, as `generation.vertex_normals` does, or computed since its last change: trimesh's rule);
-    `f a b c` lines, 1-based (`a//a ...` with normals). Numbers have 8 decimals (a reread coordinate
-    is within 5e-9 of the float64 value). None for what this does not write: texture coordinates and
-    materials, coordinates that are not finite or beyond 1e15.
+    `v x y z` lines, with `r g b` in 0-1 when the mesh has vertex colours; `vn` lines when it has vertex
+    normals; `f a b c` lines, 1-based (`a//a ...` with normals). Numbers have 8 decimals (a reread
+    coordinate is within 5e-9 of the float64 value). None for coordinates that are not finite or beyond
+    1e15 (trimesh writes those).
     """
-    if mesh.visual.kind not in (None, "vertex", "face"):
-        return None
-    vertices = np.asarray(mesh.vertices, np.float64)
+    vertices, normals = mesh.vertices, mesh.vertex_normals
     columns = [vertices]
-    if mesh.visual.kind is not None and len(mesh.visual.vertex_colors):
-        columns.append(np.asarray(mesh.visual.vertex_colors, np.float64)[:, :3] / 255.0)
-    # trimesh exports normals that its cache holds; `in` drops them first if the vertices changed since
-    normals = np.asarray(mesh.vertex_normals, np.float64) if "vertex_normals" in mesh._cache else None
+    if mesh.vertex_colours is not None:
+        columns.append(mesh.vertex_colours[:, :3] / 255.0)
     numbers = np.concatenate([vertices.ravel(), [] if normals is None else normals.ravel()])
     if not np.isfinite(numbers).all() or np.abs(numbers).max(initial=0.0) >= _FIXED_LIMIT:
         return None
-    faces = np.asarray(mesh.faces, np.int64) + 1
+    faces = mesh.faces + 1
     index = _integer_text(faces.ravel(), len(str(int(faces.max(initial=1)))))
     if normals is not None:  # a//a: each vertex's normal has the vertex's index
         index = np.concatenate([index, np.full((len(index), 2), ord("/"), np.uint8), index], axis=1)
     parts = [_lines(b"v", _fixed_text(np.column_stack(columns))), _lines(b"f", index.reshape(len(faces), 3, -1))]
     if normals is not None:
         parts.insert(1, _lines(b"vn", _fixed_text(normals)))
-    if "name" in mesh.metadata:  # a loaded mesh's object name
-        parts.insert(0, f"o {' '.join(str(mesh.metadata['name']).splitlines())}\n".encode())
     return b"".join(parts)
 
 
@@ -134,12 +130,12 @@ def _lines(tag: bytes, fields: np.ndarray) -> bytes:
     return rows[rows != 0].tobytes()
 
 
-def coff_text(mesh: trimesh.Trimesh) -> str:
+def coff_text(mesh: Mesh) -> str:
     """The text of a COFF file: OFF with each vertex followed by its colour r g b a (0-255)."""
-    colours = np.asarray(mesh.visual.vertex_colors, dtype=np.uint8)
-    vertices = np.char.mod("%.7g", np.asarray(mesh.vertices, dtype=np.float64))
+    colours = mesh.vertex_colours
+    vertices = np.char.mod("%.7g", mesh.vertices)
     lines = [" ".join(v) + " " + " ".join(map(str, c)) for v, c in zip(vertices, colours)]
-    faces = [f"3 {a} {b} {c}" for a, b, c in np.asarray(mesh.faces)]
+    faces = [f"3 {a} {b} {c}" for a, b, c in mesh.faces]
     return "\n".join(["COFF", f"{len(lines)} {len(faces)} 0", *lines, *faces]) + "\n"
 
 
@@ -154,6 +150,8 @@ def load_mesh(path: Path, data: bytes | None = None) -> tuple[np.ndarray, np.nda
         mesh = _read_triangle_obj(path.read_bytes() if data is None else data)
         if mesh is not None:
             return mesh
+    import trimesh
+
     mesh = trimesh.load(path, force="mesh", process=False)
     return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64).reshape(-1, 3)
 

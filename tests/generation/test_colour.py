@@ -14,14 +14,16 @@ from vitocc.data import cameras
 from vitocc.generation import save_mesh
 from vitocc.generation.colour import (
     SYMMETRY_SAMPLE,
+    _inner,
     camera_centre,
     colour_mesh,
     fit_view,
-    has_colours,
     mirror_plane,
+    picture_mask,
     seen_vertices,
     vertex_normals,
 )
+from vitocc.mesh import Mesh
 from vitocc.render import Light, render_mesh, render_silhouette, vertex_color_fn
 
 FLAT = Light(ambient=1.0, diffuse=0.0)  # the colours themselves, no shading
@@ -59,9 +61,9 @@ def test_seen_sides_take_the_picture_colour_and_hidden_ones_their_mirror_image()
     box, face_colours = coloured_box()
     world, k, projection = data_view(40.0)  # sees +x, +y and +z
     picture = render_mesh(box, world, k, face_colors=face_colours, light=FLAT, antialias=1)
-    coloured = colour_mesh(box, picture, projection)
-    assert has_colours(coloured) and np.array_equal(coloured.faces, box.faces)
-    colours = coloured.visual.vertex_colors[:, :3].astype(int)
+    coloured = colour_mesh(Mesh(box.vertices, box.faces), picture, projection)
+    assert coloured.vertex_colours is not None and np.array_equal(coloured.faces, box.faces)
+    colours = coloured.vertex_colours[:, :3].astype(int)
     assert colours.std(axis=0).max() > 30  # they vary
     extent = np.array([0.8, 0.5, 0.6])
     for (axis, sign), expected in SIDE_COLOURS.items():
@@ -86,13 +88,29 @@ def test_visibility_is_a_ray_test_not_a_normal_test():
     back = trimesh.creation.box((0.1, 0.2, 0.2), trimesh.transformations.translation_matrix((-0.3, 0, 0)))
     mesh = trimesh.util.concatenate([front.subdivide_to_size(0.05), back.subdivide_to_size(0.05)])
     _, _, projection = data_view(0.0, 1.5)  # camera on +x
-    seen = seen_vertices(mesh, projection)
+    seen = seen_vertices(Mesh(mesh.vertices, mesh.faces), projection)
     in_back = mesh.vertices[:, 0] < -0.2
     facing_back = in_back & np.isclose(mesh.vertices[:, 0], -0.25)  # the small box's side towards the camera
     assert facing_back.sum() > 4 and not seen[facing_back].any()
     assert seen[np.isclose(mesh.vertices[:, 0], 0.4)].mean() > 0.9  # the large box's front
     assert np.allclose(camera_centre(projection), [1.5 * np.cos(np.radians(27)), 1.5 * np.sin(np.radians(27)), 0],
                        atol=1e-4)
+
+
+def test_picture_mask_and_its_inner_part_are_scipys_fill_and_erosion():
+    """OpenCV's flood fill and cross erosion stand in for scipy.ndimage (not imported for one picture): the same
+    pixels on pictures with holes, objects touching the border and thin parts."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(4)
+    for size in (137, 200, 301):
+        blobs = ndimage.gaussian_filter(rng.normal(size=(size, size)), 4) > 0.02
+        rgb = np.where(blobs[..., None], rng.integers(0, 200, (size, size, 3)), 255).astype(np.uint8)
+        mask = picture_mask(rgb)
+        assert np.array_equal(mask, ndimage.binary_fill_holes(np.abs(rgb.astype(int) - 255).max(axis=2) > 24))
+        assert (mask & ~blobs).any() and mask[0].any()  # holes were filled; the object touches the border
+        steps = max(1, round(0.01 * size))
+        assert np.array_equal(_inner(mask), ndimage.binary_erosion(mask, iterations=steps)), size
 
 
 def test_mirror_plane_only_for_symmetric_meshes():
@@ -114,11 +132,10 @@ def test_mirror_plane_of_a_large_mesh_from_a_sample_of_its_vertices():
 def test_vertex_normals_point_out_and_the_meshs_own_are_kept():
     sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.3)
     radial = sphere.vertices / np.linalg.norm(sphere.vertices, axis=1, keepdims=True)
-    normals = vertex_normals(trimesh.Trimesh(sphere.vertices, sphere.faces, process=False))
+    normals = vertex_normals(Mesh(sphere.vertices, sphere.faces))
     assert (normals * radial).sum(1).min() > 0.999
     own = np.roll(radial, 1, axis=1)  # any unit normals the mesh carries (as generation.vertex_normals gives)
-    np.testing.assert_allclose(vertex_normals(trimesh.Trimesh(sphere.vertices, sphere.faces, vertex_normals=own,
-                                                              process=False)), own)
+    np.testing.assert_allclose(vertex_normals(Mesh(sphere.vertices, sphere.faces, vertex_normals=own)), own)
 
 
 def test_a_model_without_camera_gets_the_render_view_that_fits_the_silhouette():
@@ -128,7 +145,7 @@ def test_a_model_without_camera_gets_the_render_view_that_fits_the_silhouette():
     mesh = trimesh.boolean.union([long, arm], engine="manifold").subdivide_to_size(0.02)
     world, k, truth = data_view(130.0)
     mask = render_silhouette(mesh, world, k) > 0.5
-    found = fit_view(mesh, mask)
+    found = fit_view(Mesh(mesh.vertices, mesh.faces), mask)
     uv = np.c_[mesh.vertices, np.ones(len(mesh.vertices))] @ found.T
     uv = uv[:, :2] / uv[:, 2:]
     pix = np.clip(((uv + 1) * 137 / 2).astype(int), 0, 136)
@@ -140,8 +157,9 @@ def test_a_model_without_camera_gets_the_render_view_that_fits_the_silhouette():
 def test_colours_survive_ply_glb_obj_and_off(tmp_path):
     box, face_colours = coloured_box()
     world, k, projection = data_view(40.0)
-    coloured = colour_mesh(box, render_mesh(box, world, k, face_colors=face_colours, light=FLAT), projection)
-    expected = coloured.visual.vertex_colors
+    grey = Mesh(box.vertices, box.faces)
+    coloured = colour_mesh(grey, render_mesh(box, world, k, face_colors=face_colours, light=FLAT), projection)
+    expected = coloured.vertex_colours
     for suffix in (".ply", ".glb", ".obj"):
         save_mesh(coloured, tmp_path / f"box{suffix}")
         loaded = trimesh.load(tmp_path / f"box{suffix}", force="mesh", process=False)
@@ -157,7 +175,7 @@ def test_colours_survive_ply_glb_obj_and_off(tmp_path):
     rows = np.array([line.split() for line in lines[2:2 + len(box.vertices)]], dtype=np.float64)
     assert np.allclose(rows[:, :3], coloured.vertices, atol=1e-6) and np.array_equal(rows[:, 3:], expected)
     assert len(trimesh.load(tmp_path / "box.off", process=False).faces) == len(box.faces)
-    save_mesh(box, tmp_path / "grey.off")  # no colours: plain OFF
+    save_mesh(grey, tmp_path / "grey.off")  # no colours: plain OFF
     assert (tmp_path / "grey.off").read_text().startswith("OFF")
 
 
@@ -166,19 +184,19 @@ def test_the_shipped_model_colours_what_it_sees_like_the_picture(tmp_path):
     both show the object: much closer to it than one flat colour (the object's mean colour) is."""
     from vitocc.config import apply_overrides
     from vitocc.generation import reconstruct_images
-    from vitocc.generation.colour import picture_mask
     from vitocc.models import load_model
 
     torch.set_num_threads(2)
     model, cfg = load_model(None, "cpu")
     gen = apply_overrides(cfg, ["generation.upsampling_steps=1"]).generation
     (mesh, info), = reconstruct_images([EXAMPLES / "car.png"], model, gen)
-    assert has_colours(mesh) and info.projection is not None
-    colours = mesh.visual.vertex_colors[:, :3].astype(float)
+    assert mesh.vertex_colours is not None and info.projection is not None
+    colours = mesh.vertex_colours[:, :3].astype(float)
     assert colours.std(axis=0).max() > 15
     picture = np.asarray(info.picture.resize((137, 137), Image.BILINEAR)).astype(float)
     world = np.linalg.inv(cameras.camera_matrix()) @ np.linalg.inv(cameras.pixels_to_grid()) @ info.projection
-    render = render_mesh(mesh, world, cameras.camera_matrix(), color_fn=vertex_color_fn(mesh), light=FLAT,
+    shown = mesh.to_trimesh()
+    render = render_mesh(shown, world, cameras.camera_matrix(), color_fn=vertex_color_fn(shown), light=FLAT,
                          antialias=1, background=(255, 0, 255)).astype(float)
     both = picture_mask(picture.astype(np.uint8)) & (np.abs(render - [255, 0, 255]).max(axis=2) > 0)
     assert both.sum() > 0.1 * 137 * 137 * 0.3
@@ -189,4 +207,4 @@ def test_the_shipped_model_colours_what_it_sees_like_the_picture(tmp_path):
     loaded = trimesh.load(tmp_path / "car.glb", force="mesh", process=False)
     assert loaded.visual.kind == "vertex" and loaded.visual.vertex_colors[:, :3].astype(float).std(axis=0).max() > 15
     grey = reconstruct_images([EXAMPLES / "car.png"], model, gen, colour=False)[0][0]
-    assert not has_colours(grey) and np.array_equal(grey.faces, mesh.faces)
+    assert grey.vertex_colours is None and np.array_equal(grey.faces, mesh.faces)

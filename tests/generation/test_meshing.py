@@ -9,8 +9,9 @@ import trimesh
 
 from vitocc.errors import UserError
 from vitocc.generation import MESH_FORMATS, save_mesh
-from vitocc.generation.meshing import _pad_outside, field_normals, is_closed, marching_cubes, refine, simplify
+from vitocc.generation.meshing import _pad_outside, field_normals, marching_cubes, refine, simplify
 from vitocc.generation.mise import lattice_to_points, logit
+from vitocc.mesh import Mesh
 
 
 def lattice(field, res: int, padding: float = 0.1) -> np.ndarray:
@@ -27,8 +28,8 @@ def test_vertices_lie_on_the_iso_surface_in_the_normalised_frame():
     mesh = marching_cubes(lattice(sphere_logits, 32), 0.0, 0.1)
     radii = np.linalg.norm(mesh.vertices, axis=1)
     assert np.abs(radii - 0.3).max() < 2e-3  # linear interpolation error only, no half-voxel shift
-    assert mesh.is_watertight and mesh.volume > 0  # outward faces
-    normals_out = np.einsum("ij,ij->i", mesh.face_normals, mesh.triangles_center)
+    assert mesh.is_closed and mesh.to_trimesh().volume > 0  # outward faces
+    normals_out = np.einsum("ij,ij->i", mesh.to_trimesh().face_normals, mesh.vertices[mesh.faces].mean(axis=1))
     assert (normals_out > 0).all()
 
 
@@ -47,20 +48,7 @@ def test_marching_cubes_on_the_inside_box_equals_the_whole_lattice(centre):
     vertices = ((vertices - 1.0) / res - 0.5) * 1.1
     assert len(faces) > 1000 and np.array_equal(mesh.faces, faces)
     assert np.abs(mesh.vertices - vertices).max() < 1e-6  # 1e-4 voxel
-    assert mesh.is_watertight
-
-
-def test_is_closed_agrees_with_trimesh_watertight():
-    sphere = trimesh.creation.icosphere(3)
-    two = trimesh.util.concatenate([sphere, sphere.copy().apply_translation([3.0, 0, 0])])
-    # Two closed tetrahedra sharing the edge (0, 1): every edge has two faces but that one, which has four.
-    pinched = trimesh.Trimesh([[0, 0, 0], [0, 0, 1], [1, 0, 0.5], [0.5, 1, 0.5], [-1, 0, 0.5], [-0.5, -1, 0.5]],
-                              [[0, 1, 2], [0, 2, 3], [0, 3, 1], [1, 3, 2], [1, 0, 4], [0, 5, 4], [1, 4, 5], [0, 1, 5]],
-                              process=False)
-    cases = [sphere, two, trimesh.Trimesh(sphere.vertices, sphere.faces[1:], process=False), pinched,
-             marching_cubes(lattice(sphere_logits, 24), 0.0, 0.1)]
-    assert [is_closed(m.faces) for m in cases] == [m.is_watertight for m in cases] == [True, True, False, False, True]
-    assert not is_closed(np.zeros((0, 3), np.int64))
+    assert mesh.is_closed
 
 
 def test_threshold_is_in_logit_space():
@@ -71,7 +59,7 @@ def test_threshold_is_in_logit_space():
 
 def test_an_object_filling_the_box_is_closed_at_the_border(tmp_path):
     mesh = marching_cubes(np.full((9, 9, 9), 3.0, np.float32), 0.0, 0.1)
-    assert mesh.is_watertight
+    assert mesh.is_closed
     # The cap sits 1% of a voxel (1.1/8) outside the outermost lattice plane.
     np.testing.assert_allclose(mesh.bounds, [[-0.55 - 0.01 * 1.1 / 8] * 3, [0.55 + 0.01 * 1.1 / 8] * 3], rtol=1e-6)
     save_mesh(mesh, tmp_path / "cube.ply")
@@ -93,8 +81,8 @@ def test_field_normals_point_outward():
 def test_simplify_keeps_a_closed_mesh_under_the_face_budget():
     mesh = marching_cubes(lattice(sphere_logits, 32), 0.0, 0.1)
     small = simplify(mesh, 500)
-    assert len(small.faces) <= 500 and small.is_watertight
-    assert abs(small.volume - mesh.volume) / mesh.volume < 0.05
+    assert len(small.faces) <= 500 and small.is_closed
+    assert abs(small.to_trimesh().volume - mesh.to_trimesh().volume) / mesh.to_trimesh().volume < 0.05
     assert simplify(small, 10_000) is small
 
 
@@ -103,7 +91,7 @@ def test_refinement_moves_faces_onto_the_surface():
     threshold = 0.5
 
     def face_error(m):  # how far face centres are from the iso-surface, in probability
-        probs = torch.sigmoid(sphere_logits(torch.tensor(m.triangles_center)))
+        probs = torch.sigmoid(sphere_logits(torch.tensor(m.vertices[m.faces].mean(axis=1))))
         return (probs - threshold).abs().mean().item()
 
     refined = refine(mesh, sphere_logits, threshold, steps=30)
@@ -126,7 +114,7 @@ def test_every_format_reloads(tmp_path, suffix):
 
 
 def test_empty_mesh_files_reload_empty(tmp_path):
-    empty = trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
+    empty = Mesh.empty()
     for suffix in (".obj", ".ply", ".off"):
         save_mesh(empty, tmp_path / f"empty{suffix}")
         assert len(trimesh.load(tmp_path / f"empty{suffix}", force="mesh").faces) == 0
@@ -134,4 +122,4 @@ def test_empty_mesh_files_reload_empty(tmp_path):
 
 def test_unknown_format_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="unknown mesh format"):
-        save_mesh(trimesh.creation.box(), tmp_path / "box.fbx")
+        save_mesh(Mesh.empty(), tmp_path / "box.fbx")

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
-import trimesh
 
 from vitocc.config import GenerationConfig
 from vitocc.generation import meshing
 from vitocc.generation.mise import mise
+from vitocc.mesh import Mesh
 from vitocc.models.decoder import logit
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class MeshInfo:
 
 
 def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: GenerationConfig,
-                    device: torch.device | str = "cpu") -> list[tuple[trimesh.Trimesh, MeshInfo]]:
+                    device: torch.device | str = "cpu") -> list[tuple[Mesh, MeshInfo]]:
     """Meshes of B normalised images (B, 3, S, S) (see `vitocc.data.transforms.image_to_tensor`).
 
     The whole batch goes through the encoder and one MISE run (ragged decoder calls of at
@@ -66,7 +66,7 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
         t3 = time.perf_counter()
         stages = dict(shared, marching_cubes=t2 - t1, postprocess=t3 - t2)
         out.append((mesh, MeshInfo(sum(stages.values()), result.n_queried[b], len(mesh.vertices),
-                                   len(mesh.faces), meshing.is_closed(mesh.faces), stages,
+                                   len(mesh.faces), mesh.is_closed, stages,
                                    projection=projections[b])))
     return out
 
@@ -76,8 +76,8 @@ def _field_fn(model: torch.nn.Module, c: torch.Tensor) -> meshing.FieldFn:
     return lambda points: model.decode(points[None], c)[0]
 
 
-def postprocess(mesh: trimesh.Trimesh, field_fn: meshing.FieldFn, gen: GenerationConfig,
-                device: torch.device | str = "cpu") -> trimesh.Trimesh:
+def postprocess(mesh: Mesh, field_fn: meshing.FieldFn, gen: GenerationConfig,
+                device: torch.device | str = "cpu") -> Mesh:
     """Simplify to `gen.simplify_nfaces`, refine for `gen.refinement_steps`, then attach field normals
     if `gen.vertex_normals` (last, since they depend on the final vertex positions)."""
     if len(mesh.faces) == 0:
@@ -87,6 +87,5 @@ def postprocess(mesh: trimesh.Trimesh, field_fn: meshing.FieldFn, gen: Generatio
     if gen.refinement_steps > 0:
         mesh = meshing.refine(mesh, field_fn, gen.threshold, gen.refinement_steps, device)
     if gen.vertex_normals:
-        normals = meshing.field_normals(mesh.vertices, field_fn, device)
-        mesh = trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=normals, process=False)
+        mesh = replace(mesh, vertex_normals=meshing.field_normals(mesh.vertices, field_fn, device))
     return mesh

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import trimesh
 from PIL import Image
+
+from vitocc.mesh import Mesh
 
 # (elevation, azimuth) in degrees: front-left, back-right and a side view from higher up.
 VIEWS = ((25.0, 45.0), (25.0, 225.0), (50.0, 135.0))
@@ -16,7 +17,7 @@ FIELD_OF_VIEW_HALF = 0.43  # radians: half the view angle of the data's cameras 
 COLOUR_LIGHT_AMBIENT, COLOUR_LIGHT_DIFFUSE = 0.65, 0.4
 
 
-def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) -> np.ndarray:
+def preview_row(picture: Image.Image, mesh: Mesh, size: int = 256) -> np.ndarray:
     """(size, 4*size, 3) uint8: the input picture, then the mesh from the three VIEWS (shaded; in its vertex
     colours when it has them, else grey).
 
@@ -24,12 +25,12 @@ def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) ->
     its bounding sphere to fit, so small and box-filling meshes are both framed.
     """
     from vitocc.data.cameras import camera_matrix, world_matrix
-    from vitocc.generation.colour import has_colours
     from vitocc.render import Light, render_mesh, vertex_color_fn
 
+    shown = mesh.to_trimesh()
     style = {}
-    if has_colours(mesh):
-        style = {"color_fn": vertex_color_fn(mesh),
+    if mesh.vertex_colours is not None and len(mesh.vertices):
+        style = {"color_fn": vertex_color_fn(shown),
                  "light": Light(ambient=COLOUR_LIGHT_AMBIENT, diffuse=COLOUR_LIGHT_DIFFUSE)}
     panels = [np.asarray(picture.convert("RGB").resize((size, size), Image.BILINEAR))]
     for elevation, azimuth in VIEWS:
@@ -38,12 +39,12 @@ def preview_row(picture: Image.Image, mesh: trimesh.Trimesh, size: int = 256) ->
             continue
         centre = mesh.bounds.mean(axis=0)
         distance = 1.05 * np.linalg.norm(mesh.extents) / 2 / np.sin(FIELD_OF_VIEW_HALF)
-        panels.append(render_mesh(mesh, world_matrix(distance, elevation, azimuth), camera_matrix(size),
+        panels.append(render_mesh(shown, world_matrix(distance, elevation, azimuth), camera_matrix(size),
                                   size=size, loc=-centre, antialias=2, **style))
     return np.concatenate(panels, axis=1)
 
 
-def write_preview(path: str | Path, rows: Sequence[tuple[Image.Image, trimesh.Trimesh]], size: int = 256) -> None:
+def write_preview(path: str | Path, rows: Sequence[tuple[Image.Image, Mesh]], size: int = 256) -> None:
     """Write a PNG with one `preview_row` per (picture, mesh), atomically."""
     from vitocc.io import atomic_path
     from vitocc.render import contact_sheet

@@ -69,7 +69,7 @@ class Result:
     id: str
     name: str  # the uploaded file's name
     settings: Settings
-    mesh: Any  # trimesh.Trimesh
+    mesh: Any  # vitocc.mesh.Mesh
     info: Any  # vitocc.generation.MeshInfo; info.picture is the square PIL picture the model saw
     mask_name: str | None = None  # the uploaded mask's name (--mask), if one was given
     warnings: list[str] = field(default_factory=list)  # what the CLI would log as warnings for this picture
@@ -194,7 +194,7 @@ def viewer_html(result: Result) -> str:
     import trimesh
     from trimesh.viewer.notebook import scene_to_html
 
-    scene = trimesh.Scene(result.mesh)
+    scene = trimesh.Scene(result.mesh.to_trimesh())
     # Objects face +x with y up (docs/design.md section 2): look from the front, 30 degrees above, 45 to the side.
     scene.set_camera(angles=(np.radians(-30), np.radians(45), 0), distance=2.2 * max(result.mesh.extents),
                      center=result.mesh.bounds.mean(axis=0))

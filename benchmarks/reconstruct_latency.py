@@ -14,7 +14,7 @@ Prints, in one run:
    MISE decoder, MISE bookkeeping, marching cubes, the rest of generate_meshes, colour, writing),
    interleaved with the older version when one is given.
 
-    python benchmarks/startup.py [--repeats 3] [--skip-folder] [--before OLD/src]
+    python benchmarks/reconstruct_latency.py [--repeats 3] [--skip-folder] [--before OLD/src]
 
 `--before OLD/src` also runs the commands with an older vitocc (e.g. `git archive COMMIT src | tar -x
 -C OLD`) on PYTHONPATH, interleaved with the others, for before/after figures of one run.
@@ -82,7 +82,7 @@ def child() -> None:
     from vitocc.generation import load_image, reconstruct_images, save_mesh
     from vitocc.models import load_model
 
-    t = mark("other imports (vitocc, trimesh, scipy, ...)", t)
+    t = mark("other imports (vitocc, PIL, scikit-image, ...)", t)
     device = resolve_device(None)
     model, cfg = load_model(None, device)
     t = mark("model load", t)
