@@ -204,9 +204,9 @@ def vertex_colours(mesh: Mesh, picture: np.ndarray, projection: np.ndarray,
 
 
 def _inner(mask: np.ndarray) -> np.ndarray:
-    """mask (H, W) bool without its rim: eroded EDGE_ERODE of the picture's side with the 4-neighbour cross, as
-    many steps as pixels (scipy's `binary_erosion` with `iterations`; outside the picture counts as background).
-    Vertices are coloured from it so that one on the silhouette takes the object's colour, not a blend with the
+    """mask (H, W) bool without its rim: EDGE_ERODE of the picture's side (at least one pixel) eroded away, one
+    4-neighbour cross per pixel (scipy's `binary_erosion` with `iterations`; outside the picture is background).
+    Vertices take colours from it, so that one on the silhouette gets the object's colour, not a blend with the
     background."""
     import cv2
 
