@@ -47,7 +47,7 @@ from pathlib import Path
 # Idle OpenMP threads sleep instead of spinning (as `vitocc mise` sets it): on a shared CPU
 # spinning threads made the decoder 2-3x slower. Read when torch loads, hence first.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling benchmarks: startup, decoder_precision
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling benchmarks: reconstruct_latency, decoder_precision
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import signal
 import sys
 
 from vitocc.cli.app import command
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+# Commands whose process ends without the interpreter's teardown once they succeed (see `_end_quickly`):
+# the main job, which leaves no thread, child process or temporary file behind when it is done.
+QUICK_EXIT_COMMANDS = ("reconstruct",)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,7 +53,28 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{_first_line(exc)} (unexpected; run with --verbose for the traceback)", 1)
     if code == INTERRUPTED or errors.ctrl_c_seen:  # typer turns Ctrl-C into exit code 130 without a word
         _interrupted()
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if code == 0 and argv is None and _command_name(args) in QUICK_EXIT_COMMANDS:
+        _end_quickly()
+    sys.exit(code)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The subcommand of a command line (its first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def _end_quickly() -> None:
+    """End a finished command's process at once, with exit code 0: flush the output streams and the log
+    handlers, then `os._exit`. Python's own teardown frees every module and tensor first, which takes
+    0.35 s once torch is loaded (a `python -c "import torch"` process: 1.52 s, of which the import 1.17 s)
+    and writes nothing: every file of the command is already complete and closed (written atomically).
+    Only for a command line (`main()` without argv), so a caller in Python keeps its interpreter."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken pipe: nothing more can reach it
+            stream.flush()
+    os._exit(0)
 
 
 def _watch_ctrl_c() -> None:
