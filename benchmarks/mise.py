@@ -37,8 +37,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,15 +88,21 @@ def chair_sdf(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
 
 
 def run_batch(decoder: CBNDecoder, n: int, rng: np.random.Generator, amp: str,
-              margins: tuple[float, ...] = (0.0,)) -> list[dict]:
+              margins: tuple[float, ...] = (0.0,), ratio: float = 0.0) -> list[dict]:
     """MISE + marching cubes for the same n random chairs at once with each first-level margin (interleaved
-    in one call); per margin: seconds by stage, points queried, and the meshes (for comparing them)."""
+    in one call) and the finest-level `ratio`; per margin: seconds by stage, points queried, and the meshes
+    (for comparing them)."""
+    boxes, c = chairs_and_codes(n, rng)
+    return [_mise_batch(decoder, boxes, c, amp, margin=m, ratio=ratio) for m in margins]
+
+
+def chairs_and_codes(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random chairs (boxes) and a random code (n, 256) for each."""
     boxes = random_chairs(n, rng)
-    c = torch.randn(n, 256, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
-    return [_mise_batch(decoder, boxes, c, amp, m) for m in margins]
+    return boxes, torch.randn(n, 256, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30))))
 
 
-def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: str, margin: float) -> dict:
+def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: str, **settings) -> dict:
     n = len(c)
     clock = {"decoder": 0.0, "analytic": 0.0}
 
@@ -108,7 +117,7 @@ def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: 
         return -50.0 * sdf + 0.1 * learned
 
     with torch.inference_mode():
-        result = mise(query, n, 32, 2, 0.2, 0.1, points_batch=100_000, margin=margin)
+        result = mise(query, n, 32, 2, 0.2, 0.1, points_batch=100_000, **settings)
     t0 = time.perf_counter()
     meshes = [marching_cubes(v.numpy(), logit(0.2), 0.1) for v in result.values]
     faces = [len(m.faces) for m in meshes]
@@ -120,7 +129,7 @@ def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: 
             "decoder_s": clock["decoder"] / n, "bookkeeping_s": bookkeeping / n, "mc_s": mc / n,
             "analytic_s": clock["analytic"] / n, "outside_share": (bookkeeping + mc) / pipeline,
             "faces": float(np.mean(faces)), "pts_per_s": sum(result.n_queried) / clock["decoder"],
-            "margin": margin, "meshes": meshes}
+            "margin": settings.get("margin"), "meshes": meshes}
 
 
 def main() -> None:
@@ -135,10 +144,21 @@ def main() -> None:
     parser.add_argument("--margins", type=float, nargs="+", default=None,
                         help="first-level margins (logits): with --queries default 0 2 4 6 8, else 0 (several: interleaved)")
     parser.add_argument("--data", type=Path, help="with --queries: a data set whose test split's view 000 to mesh")
-    parser.add_argument("--repeats", type=int, default=2, help="with --queries: interleaved repeats")
+    parser.add_argument("--repeats", type=int, default=2, help="with --queries or --against: interleaved repeats")
+    parser.add_argument("--against", type=Path,
+                        help="src folder of an older vitocc: its paper's MISE in fp32 against this tree's defaults (issue 17)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
     if args.repeats < 1 or any(m < 0 for m in args.margins or []):
         parser.error("--repeats must be >= 1 and --margins >= 0")
+    if args.against:
+        if args.data is None:
+            parser.error("--against needs --data (a data set whose test split's view 000 the shipped model meshes)")
+        against(args.against, args.data, args.batches[0], args.repeats, args.threads, args.seed)
+        return
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     decoder = CBNDecoder(256, 256, 5).eval()
@@ -177,7 +197,8 @@ def load_module(path: Path, name: str):
 
 def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, dict]:
     """The shipped model, its codes of the 16 folder pictures of `benchmarks/reconstruct_latency.py` (or of view 000 of
-    each test-split model of the data set `data`), and its default MISE settings (keyword arguments of `mise`)."""
+    each test-split model of the data set `data`), and its MISE settings with the paper's rules (keyword arguments of
+    `mise`: no first-level margin, no finest-level interpolation)."""
     from reconstruct_latency import folder_pictures
     from vitocc.data.transforms import image_to_tensor
     from vitocc.generation import load_image
@@ -190,7 +211,7 @@ def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, di
         pictures = [load_image(p) for p in paths]
     images = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
     settings = {"resolution0": g.resolution0, "upsampling_steps": g.upsampling_steps, "threshold": g.threshold,
-                "padding": g.padding, "points_batch": g.points_batch}
+                "padding": g.padding, "points_batch": g.points_batch, "margin": 0.0, "ratio": 0.0}
     with torch.inference_mode():
         return model, model.encode(images), settings
 
@@ -314,7 +335,7 @@ def replay_shipped(before: Path, batches: list[int], repeats: int) -> None:
                 lattices, seconds = [], 0.0
                 for first in range(0, len(values), batch):
                     part = values[first:first + batch]
-                    result = run_mise(replay(part, settings["padding"]), len(part), **settings)
+                    result = run_mise(replay(part, settings["padding"]), len(part), **accepted(run_mise, settings))
                     seconds += result.seconds_total - result.seconds_query
                     lattices.append(result.values)
                 t0 = time.perf_counter()
@@ -330,10 +351,139 @@ def replay_shipped(before: Path, batches: list[int], repeats: int) -> None:
               f"load {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def accepted(fn, kwargs: dict) -> dict:
+    """The keyword arguments that `fn` (maybe an older vitocc's) takes."""
+    return {k: v for k, v in kwargs.items() if k in inspect.signature(fn).parameters}
+
+
 def _before_now(clock: dict, stage: str) -> str:
     """'stage s/shape before B now N (B/N x)' from the medians of interleaved runs."""
     before, now = statistics.median(clock["before", stage]), statistics.median(clock["now", stage])
     return f"{stage} s/shape before {before:.4f} now {now:.4f} ({before / now:.2f}x)"
+
+def against(old_src: Path, data: Path, batch: int, repeats: int, threads: int, seed: int) -> None:
+    """Issue 17's comparison: this vitocc's defaults against the paper's MISE in fp32 with an older vitocc (`old_src`),
+    each run in a fresh process, interleaved, on random-decoder chairs and on the shipped model's pictures of
+    `data`: seconds per shape (MISE + marching cubes), points, and the new meshes against the old ones (and,
+    for the pictures, both against the ground truth)."""
+    from decoder_precision import vertex_distance_voxels
+    from vitocc.metrics import evaluate_mesh, load_ground_truth
+
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(seed)
+        torch.save(CBNDecoder(256, 256, 5).state_dict(), Path(tmp) / "decoder.pt")
+        tasks = {"random-decoder chairs (c_dim 256, hidden 256, threshold 0.2)":
+                 {"kind": "chairs", "decoder": str(Path(tmp) / "decoder.pt"), "seed": seed},
+                 f"shipped model, view 000 of the test split of {data}": {"kind": "shipped", "data": str(data)}}
+        versions = {"before": ("paper", old_src), "now": ("default", None)}
+        for title, task in tasks.items():
+            runs = {tag: [] for tag in versions}
+            for k in range(repeats):
+                for tag in (list(versions) if k % 2 == 0 else list(versions)[::-1]):
+                    settings, src = versions[tag]
+                    job = dict(task, settings=settings, batch=batch, threads=threads, out=str(Path(tmp) / f"{tag}.npz"))
+                    runs[tag].append(_run_worker(job, src))
+            meshes = {tag: _read_meshes(Path(tmp) / f"{tag}.npz") for tag in versions}  # the last repeat's
+            print(f"{title}, batch {batch}, {len(meshes['now'])} shapes, {repeats} interleaved runs in fresh processes; "
+                  f"load average {os.getloadavg()[0]:.1f}")
+            for tag, (settings, src) in versions.items():
+                times = [r["s_per_shape"] for r in runs[tag]]
+                r = runs[tag][-1]
+                print(f"   {tag:6s} ({'the paper' if settings == 'paper' else 'default'}'s MISE, fp32, {src or 'this tree'}): "
+                      f"{statistics.median(times):.3f} s/shape ({' '.join(f'{x:.3f}' for x in times)}); decoder "
+                      f"{r['decoder_s']:.3f}, bookkeeping {r['bookkeeping_s']:.3f}, marching cubes {r['mc_s']:.3f}; "
+                      f"points {r['points_per_shape']:,.0f}, faces {r['faces']:,.0f}")
+            per_run = [b["s_per_shape"] / n["s_per_shape"] for b, n in zip(runs["before"], runs["now"])]
+            before, now = (statistics.median(r["s_per_shape"] for r in runs[tag]) for tag in versions)
+            voxel = 1.1 / 128
+            d = np.array([vertex_distance_voxels(a, b, voxel) for a, b in zip(meshes["before"], meshes["now"])])
+            print(f"   before / now: {before / now:.2f}x (median of the per-run ratios {statistics.median(per_run):.2f}x); "
+                  f"points {runs['now'][-1]['points_per_shape'] / runs['before'][-1]['points_per_shape']:.2f}x; meshes now "
+                  f"against before: symmetric mean nearest-vertex distance mean {d.mean():.4f}, max {d.max():.4f} voxel "
+                  f"(issue 17's bar 0.125), shapes above 1/8: {int((d > 0.125).sum())}")
+            if task["kind"] == "shipped":
+                folders = [p.parents[1] for p in view0_pictures(data)]
+                for tag in versions:
+                    scores = [evaluate_mesh(m.vertices, m.faces, load_ground_truth(f, np.random.default_rng(0)),
+                                            np.random.default_rng(0)) for m, f in zip(meshes[tag], folders)]
+                    mean = {name: np.mean([getattr(x, name) for x in scores]) for name in ("iou", "chamfer_l1",
+                                                                                           "normal_consistency")}
+                    print(f"   {tag:6s} against the ground truth (mean of {len(scores)}; evaluate_mesh, seed 0): IoU "
+                          f"{mean['iou']:.4f}, Chamfer-L1 x10 {10 * mean['chamfer_l1']:.4f}, normal consistency "
+                          f"{mean['normal_consistency']:.4f}, F@1% {np.mean([x.fscore[0.01] for x in scores]):.4f}", flush=True)
+
+
+def _run_worker(job: dict, src: Path | None) -> dict:
+    """This script in a fresh process as a worker (`--worker`), with an older vitocc's src first on the path if given."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src)] + ([env["PYTHONPATH"]] if "PYTHONPATH" in env else []))
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _read_meshes(path: Path) -> list:
+    """The meshes a worker wrote: objects with vertices and faces."""
+    from types import SimpleNamespace
+
+    data = np.load(path)
+    return [SimpleNamespace(vertices=data[f"v{k}"], faces=data[f"f{k}"]) for k in range(len(data.files) // 2)]
+
+
+def worker(job: dict) -> None:
+    """One run of `against`: MISE + marching cubes of a batch of chairs or the shipped model's pictures with the
+    paper's settings or the defaults of the vitocc on the path; prints a JSON line and writes the meshes."""
+    torch.set_num_threads(job["threads"])
+    paper = {"margin": 0.0, "ratio": 0.0}
+    if job["kind"] == "chairs":
+        decoder = CBNDecoder(256, 256, 5)
+        decoder.load_state_dict(torch.load(job["decoder"]))
+        boxes, c = chairs_and_codes(job["batch"], np.random.default_rng(job["seed"]))
+        settings = accepted(mise, paper) if job["settings"] == "paper" else {}
+        _mise_batch(decoder.eval(), boxes[:1], c[:1], "off", **settings)  # warm-up
+        r = _mise_batch(decoder, boxes, c, "off", **settings)
+        out, meshes = {k: r[k] for k in ("s_per_shape", "points_per_shape", "decoder_s", "bookkeeping_s", "mc_s")}, r["meshes"]
+    else:
+        out, meshes = _shipped_worker(Path(job["data"]), job["batch"], job["settings"] == "paper", paper)
+    out["faces"] = float(np.mean([len(m.faces) for m in meshes]))
+    np.savez(job["out"], **{f"{kind}{k}": getattr(m, name) for k, m in enumerate(meshes)
+                            for kind, name in (("v", "vertices"), ("f", "faces"))})
+    print(json.dumps(out))
+
+
+def _shipped_worker(data: Path, batch: int, paper: bool, paper_settings: dict) -> tuple[dict, list]:
+    """MISE + marching cubes of the shipped model on view 000 of `data`'s test split, `batch` pictures at a time (the
+    encoder is not timed): seconds per shape by stage, points per shape, the meshes."""
+    from vitocc.data.transforms import image_to_tensor
+    from vitocc.generation import load_image
+    from vitocc.models import load_model
+
+    model, cfg = load_model(None)
+    g = cfg.generation
+    settings = paper_settings if paper else {"margin": g.first_level_margin, "ratio": getattr(g, "finest_level_ratio", 0.0)}
+    settings = accepted(mise, settings)
+    images = torch.stack([image_to_tensor(load_image(p), model.image_size, model.image_mean, model.image_std)
+                          for p in view0_pictures(data)])
+    def run(c) -> object:
+        query = model.field(c) if hasattr(model, "field") else (lambda p, i: model.decode_flat(p, c, i))
+        return mise(query, len(c.c), g.resolution0, g.upsampling_steps, g.threshold, g.padding, g.points_batch, **settings)
+
+    clock, points, meshes = {"decoder": 0.0, "bookkeeping": 0.0, "mc": 0.0}, 0, []
+    with torch.inference_mode():
+        run(model.encode(images[:1]))  # warm-up
+        for first in range(0, len(images), batch):
+            result = run(model.encode(images[first:first + batch]))
+            t0 = time.perf_counter()
+            meshes += [marching_cubes(v.numpy(), logit(g.threshold), g.padding) for v in result.values]
+            clock["mc"] += time.perf_counter() - t0
+            clock["decoder"] += result.seconds_query
+            clock["bookkeeping"] += result.seconds_total - result.seconds_query
+            points += sum(result.n_queried)
+    n = len(meshes)
+    return ({"s_per_shape": sum(clock.values()) / n, "points_per_shape": points / n, "decoder_s": clock["decoder"] / n,
+             "bookkeeping_s": clock["bookkeeping"] / n, "mc_s": clock["mc"] / n}, meshes)
+
 
 if __name__ == "__main__":
     main()

@@ -70,6 +70,8 @@ def test_overrides_do_not_mutate_the_input():
     ("training.max_steps=0", "training.max_steps must be > 0"),
     ("test.fscore_thresholds=[0.01, 3]", "test.fscore_thresholds must be distances"),
     ("generation.first_level_margin=-1", "generation.first_level_margin must be >= 0"),
+    ("generation.finest_level_ratio=-2", "generation.finest_level_ratio must be >= 0"),
+    ("generation.padding=-0.1", "generation.padding and generation.refinement_steps must be >= 0"),
 ])
 def test_bad_overrides_are_user_errors(override, fragment):
     if fragment is None:
@@ -80,11 +82,12 @@ def test_bad_overrides_are_user_errors(override, fragment):
     assert fragment in str(info.value)
 
 
-def test_a_first_level_margin_is_a_finite_number_of_logits():
-    assert apply_overrides(Config(), ["generation.first_level_margin=4"]).generation.first_level_margin == 4
+@pytest.mark.parametrize("name", ["first_level_margin", "finest_level_ratio"])
+def test_the_mise_margin_and_ratio_are_finite_numbers(name):
+    assert getattr(apply_overrides(Config(), [f"generation.{name}=3"]).generation, name) == 3
     for bad in ("inf", "nan"):
-        with pytest.raises(UserError, match="the margin finite"):
-            apply_overrides(Config(), [f"generation.first_level_margin={bad}"])
+        with pytest.raises(UserError, match=f"generation.{name} must be >= 0 and finite"):
+            apply_overrides(Config(), [f"generation.{name}={bad}"])
 
 
 def test_a_bad_value_in_a_file_fails_at_load_before_any_work(tmp_path):

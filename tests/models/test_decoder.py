@@ -1,4 +1,4 @@
-"""The CBN decoder: initialisation, the folded eval form and ragged decoding."""
+"""The CBN decoder: initialisation, the folded inference form and ragged decoding."""
 
 from __future__ import annotations
 
@@ -77,3 +77,25 @@ def test_chunked_decoding_without_gradients_matches_one_pass():
         decoder.chunk_points = 64  # 32 points per shape and call: 10 chunks
         torch.testing.assert_close(decoder(points, c), whole, atol=1e-6, rtol=1e-6)
         torch.testing.assert_close(decoder(flat, c, index), whole_flat, atol=1e-6, rtol=1e-6)
+
+
+def test_folded_form_only_without_gradients_in_eval_mode_and_in_autocast_precision():
+    """The folded form (per-shape weights, buffers) runs only without gradients in eval mode with `fold`; it
+    computes in the dtype autocast gives matrix products (products into buffers bypass autocast), and takes
+    an empty batch."""
+    decoder = _randomised(2)
+    c, points = torch.randn(2, 16), torch.rand(2, 40, 3) - 0.5
+    with torch.no_grad():
+        assert decoder.folds()
+        fp32 = decoder(points, c)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert decoder.folded(c).w0.dtype == torch.bfloat16
+            bf16 = decoder(points, c)
+        empty = decoder(torch.empty(0, 3), c, torch.empty(0, dtype=torch.long))
+        decoder.train()
+        assert not decoder.folds()
+        decoder.eval()
+    assert not decoder.folds()  # gradients on
+    assert fp32.dtype == torch.float32 and bf16.dtype == torch.bfloat16 and empty.shape == (0,)
+    error = (bf16.float() - fp32).abs().max()
+    assert 0 < error < 0.05 * fp32.abs().max()  # it did compute in bf16 (8 bits of mantissa), and close

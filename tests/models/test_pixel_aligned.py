@@ -51,7 +51,7 @@ def test_local_features_change_with_the_camera():
 def test_ragged_and_regular_decoding_agree():
     torch.manual_seed(0)
     model = build_model(load_config(None, HYBRID)).eval()
-    model.cpu_chunk_points = 7  # chunking paths too
+    model.decoder.chunk_points = 7  # chunking paths too
     images, points = torch.randn(3, 3, 64, 64), torch.rand(3, 20, 3) - 0.5
     with torch.no_grad():
         code = model.encode(images)
@@ -79,11 +79,12 @@ def _gathered_features(model, points: torch.Tensor, code, index: torch.Tensor) -
 
 @pytest.mark.parametrize("shipped", [False, True], ids=["small fine-map model", "shipped model"])
 def test_ragged_decoding_is_the_gathered_features_decoded(shipped):
-    """decode_flat joins the runs' features without a copy into (N, F) rows (an (N, F) view of their (F, N)
-    layout): they are exactly the features gathered point by point, in rows, for sorted runs across chunk
-    boundaries and for a shuffled index. Without gradients it samples the maps embedded once by the
-    decoder's input layers (`CBNDecoder.embed_maps`) instead: its logits are those of the gathered features
-    through fc_local and fc_fine, to float rounding (a missing bias or a swapped block is 1e-2 or more)."""
+    """With gradients `_local` joins the runs' features without a copy into (N, F) rows (an (N, F) view of their
+    (F, N) layout): they are exactly the features gathered point by point, in rows, for sorted runs across chunk
+    boundaries and for a shuffled index. Without gradients decode_flat runs the folded decoder on the maps
+    embedded once by its input layers (`CBNDecoder.embed_maps`, sampled as texel rows): its logits are those
+    of the gathered features through the plain layers, to float rounding (a missing bias or a swapped block
+    is 1e-2 or more)."""
     torch.manual_seed(0)
     if shipped:
         model, _ = load_model(None, "cpu")
@@ -91,9 +92,9 @@ def test_ragged_decoding_is_the_gathered_features_decoded(shipped):
         model = build_model(load_config(None, HYBRID + ["model.fine_map=true"])).eval()
         for layer in (model.decoder.fc_local, model.decoder.fc_fine):
             torch.nn.init.normal_(layer.weight)
-        model.cpu_chunk_points = 37
+        model.decoder.chunk_points = 37
     size = model.image_size
-    n = 3 * model.cpu_chunk_points + 5
+    n = 3 * model.decoder.chunk_points + 5
     images, points = torch.randn(3, 3, size, size), torch.rand(n, 3) * 1.1 - 0.55
     runs = torch.tensor([5, n // 2, n // 4, n - 5 - n // 2 - n // 4])
     sorted_index = torch.repeat_interleave(torch.tensor([0, 2, 1, 0]), runs)  # sorted runs, as MISE sends them
@@ -101,16 +102,17 @@ def test_ragged_decoding_is_the_gathered_features_decoded(shipped):
         code = model.encode(images)
         for index in (sorted_index, sorted_index[torch.randperm(n)], torch.full((n,), 1)):
             logits = model.decode_flat(points, code, index)
-            chunks = [(points[i:i + model.cpu_chunk_points], index[i:i + model.cpu_chunk_points])
-                      for i in range(0, n, model.cpu_chunk_points)]
+            chunks = [(points[i:i + model.decoder.chunk_points], index[i:i + model.decoder.chunk_points])
+                      for i in range(0, n, model.decoder.chunk_points)]
             reference = torch.cat([model.decoder(p, code.c, i, _gathered_features(model, p, code, i)) for p, i in chunks])
             torch.testing.assert_close(logits, reference, rtol=1e-5, atol=1e-4)
             assert torch.equal(model._local(points, code, index), _gathered_features(model, points, code, index))
 
 
 def test_embedded_maps_sample_to_the_input_layers_outputs():
-    """Sampling the maps embedded by fc_local / fc_fine and adding the bias gives the layers' outputs on
-    the sampled features, also outside the picture (border padding keeps the bilinear weights' sum at 1)."""
+    """Sampling the maps embedded by fc_local / fc_fine (as texel rows, the folded decoder's input) and adding
+    the bias gives the layers' outputs on the sampled features, also outside the picture (border padding keeps
+    the bilinear weights' sum at 1)."""
     from vitocc.models import projection as proj
 
     torch.manual_seed(0)
@@ -124,16 +126,11 @@ def test_embedded_maps_sample_to_the_input_layers_outputs():
         uv = torch.rand(2, 500, 2) * 2.6 - 1.3  # a third of them outside the picture
         features = proj.sample_maps(maps, uv)
         expected = decoder.fc_local(features[..., :decoder.local_dim]) + decoder.fc_fine(features[..., decoder.local_dim:])
-        embedded = proj.sample_maps(decoder.embed_maps(maps), uv, summed=True)
+        texels = proj.TexelRows.of(decoder.embed_maps(maps))
+        embedded = torch.stack([texels.sample(uv[b], b) for b in range(2)])
     assert embedded.shape == expected.shape == (2, 500, decoder.fc_p.out_features)
     torch.testing.assert_close(embedded + decoder.fc_local.bias, expected, rtol=1e-5, atol=1e-4)
     assert (embedded - expected).abs().max() > 1e-2  # the bias is not in the maps: the check can fail
-    with torch.inference_mode():
-        points, c = torch.rand(2, 500, 3) - 0.5, model.encode(torch.randn(2, 3, size, size)).c
-        torch.testing.assert_close(decoder(points, c, embedded_local=embedded), decoder(points, c, local=features),
-                                   rtol=1e-5, atol=1e-4)
-        with pytest.raises(ValueError, match="not both"):
-            decoder(points, c, None, features, embedded_local=embedded)
 
 
 def test_export_and_load_round_trip(tmp_path):

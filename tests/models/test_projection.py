@@ -71,3 +71,17 @@ def test_sample_maps_reads_pixel_centres_exactly():
     got = proj.sample_maps(maps, uv)[0, 0]
     assert got[0] == maps[0][0, 0, 1, 2] and got[1] == maps[0][0, 1, 1, 2]
     assert got[2] == maps[1][0, 0, 2:4, 4:6].mean()  # between four pixels of the 8x8 map
+
+
+def test_texel_rows_sample_the_summed_maps_as_grid_sample_does():
+    """TexelRows (the folded decoder's pixel-aligned input) equals grid_sample's bilinear features summed over the
+    maps, for maps of different, non-square sizes, inside the picture, on its border and outside it (border
+    padding), for each shape of a batch."""
+    torch.manual_seed(0)
+    maps = (torch.randn(2, 5, 3, 7), torch.randn(2, 5, 6, 4), torch.randn(2, 5, 12, 9))
+    uv = torch.cat([torch.rand(2, 300, 2) * 2.8 - 1.4, torch.tensor([[-1.0, 1.0], [1.0, -1.0]]).expand(2, 2, 2)], 1)
+    texels = proj.TexelRows.of(maps)
+    expected = sum(proj.sample_maps((m,), uv) for m in maps)
+    for b in range(2):
+        torch.testing.assert_close(texels.sample(uv[b], b), expected[b], rtol=1e-5, atol=1e-5)
+    assert (texels.sample(uv[1], 1) - expected[0]).abs().max() > 0.1  # each shape reads its own maps

@@ -100,7 +100,8 @@ class GenerationConfig:
 
     resolution0: int = 32
     upsampling_steps: int = 2
-    first_level_margin: float = 0.0  # logits; > 0: MISE starts at resolution0 / 2 and refines its voxels this near t
+    first_level_margin: float = 4.0  # logits; > 0: MISE starts at resolution0 / 2 and refines its voxels this near t
+    finest_level_ratio: float = 2.0  # > 0: finest points whose interpolation lies this many spreads from t are not queried
     threshold: float = 0.2  # probability; MISE and marching cubes use logit(threshold)
     padding: float = 0.1  # box side is 1 + padding
     points_batch: int = 1_000_000  # decoder points per call: sized for a 16 GB GPU

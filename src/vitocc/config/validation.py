@@ -63,9 +63,12 @@ def check_generation(gen: GenerationConfig) -> None:
         raise UserError(f"generation.threshold (--threshold) must be a probability in (0, 1), got {gen.threshold}")
     if gen.batch_size < 1 or gen.points_batch < 1:
         raise UserError("generation.batch_size and generation.points_batch must be >= 1")
-    if gen.padding < 0 or gen.refinement_steps < 0 or not 0 <= gen.first_level_margin < math.inf:
-        raise UserError("generation.padding, generation.refinement_steps and generation.first_level_margin must be >= 0 "
-                        "(the margin finite)")
+    if gen.padding < 0 or gen.refinement_steps < 0:
+        raise UserError(f"generation.padding and generation.refinement_steps must be >= 0, got {gen.padding}, "
+                        f"{gen.refinement_steps}")
+    for name in ("first_level_margin", "finest_level_ratio"):
+        if not 0 <= getattr(gen, name) < math.inf:
+            raise UserError(f"generation.{name} must be >= 0 and finite, got {getattr(gen, name)}")
 
 
 def check_test(test: TestConfig) -> None:

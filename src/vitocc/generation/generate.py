@@ -51,8 +51,9 @@ def generate_meshes(model: torch.nn.Module, images: torch.Tensor, gen: Generatio
     with torch.inference_mode(), autocast(device, gen.amp, "generation.amp"):
         c = model.encode(images.to(device))
         t_encode = time.perf_counter() - t0
-        result = mise(lambda points, index: model.decode_flat(points, c, index), n, gen.resolution0,
-                      gen.upsampling_steps, gen.threshold, gen.padding, gen.points_batch, device, gen.first_level_margin)
+        result = mise(model.field(c), n, gen.resolution0,
+                      gen.upsampling_steps, gen.threshold, gen.padding, gen.points_batch, device, gen.first_level_margin,
+                      gen.finest_level_ratio)
     shared = {"encode": t_encode / n, "mise_decoder": result.seconds_query / n,
               "mise_other": (result.seconds_total - result.seconds_query) / n}
     c = c.float().clone()  # a normal tensor (not an inference one): refinement needs gradients

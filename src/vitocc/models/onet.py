@@ -7,6 +7,7 @@ features where it projects, as DISN and PIFu do).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -17,13 +18,8 @@ from torch import nn
 from vitocc.config import Config
 from vitocc.errors import UserError
 from vitocc.models import projection as proj
-from vitocc.models.decoder import CBNDecoder, in_chunks
-
-# Points per chunk when decoding a pixel-aligned model without gradients: bounds the sampled features
-# (232 floats a point). On the CPU 4096 is as fast as 16384 (0.67 s vs 0.93-1.30 s for 60k points of the
-# shipped model, interleaved, beside a training job) with 45 MB less peak memory.
-_GPU_POINTS_PER_SAMPLING = 262144
-CPU_POINTS_PER_SAMPLING = 4096
+from vitocc.models.decoder import CBNDecoder
+from vitocc.models.folded import shape_index
 
 
 def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
@@ -91,7 +87,6 @@ class OccupancyNetwork(nn.Module):
         self.pixel_aligned = pixel_aligned
         self.camera_loss_weight = camera_loss_weight
         self.camera_mix = camera_mix
-        self.cpu_chunk_points = CPU_POINTS_PER_SAMPLING  # pixel-aligned decoding without gradients on the CPU
 
     def encode(self, images: torch.Tensor, projection: torch.Tensor | None = None) -> ShapeCode:
         """Normalised images (B, 3, S, S) -> their ShapeCode. A pixel-aligned model samples its maps
@@ -106,45 +101,51 @@ class OccupancyNetwork(nn.Module):
             projection = proj.projection_from_pose(*proj.pose_from_head(camera))
         return ShapeCode(c, maps, projection.float(), camera)
 
-    def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None,
-               summed: bool = False) -> torch.Tensor:
+    def _local(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
         """Features of the maps at the points' projections: (B, T, F) or, ragged, (N, F).
 
-        Ragged points are taken run by run of equal `index` (MISE sends each shape's points as
-        one run), each run projected and sampled as a batch of one: no gather of a camera per
-        point and no scatter of the features back. The runs' features are joined in the layout
-        grid_sample gives them, (F, T_k), and returned as an (N, F) view of it (strides (1, N)),
-        which the decoder's Linear layers read as they are: joining the (T_k, F) views was a
-        strided copy (1.8 ms per 4096 points), and one run is not copied at all. `summed`: the
-        maps' features added (maps of equal channels, as `CBNDecoder.embed_maps` gives)."""
+        Ragged points are taken run by run of equal `index`, each run projected and sampled as a
+        batch of one: no gather of a camera per point and no scatter of the features back. The
+        runs' features are joined in the layout grid_sample gives them, (F, T_k), and returned as
+        an (N, F) view of it (strides (1, N)), which the decoder's Linear layers read as they are."""
         if index is None:
-            return proj.sample_maps(code.maps, proj.project(points.float(), code.projection), summed)
+            return proj.sample_maps(code.maps, proj.project(points.float(), code.projection))
         shapes, counts = torch.unique_consecutive(index, return_counts=True)
-        runs = [self._local(run[None], code[k:k + 1], None, summed)[0].T
+        runs = [self._local(run[None], code[k:k + 1], None)[0].T
                 for k, run in zip(shapes.tolist(), points.split(counts.tolist()))]
         return (runs[0] if len(runs) == 1 else torch.cat(runs, dim=1)).T
 
-    def _decode_pixel_aligned(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor:
-        if torch.is_grad_enabled():
-            return self.decoder(points, code.c, index, self._local(points, code, index))
-        chunk = self.cpu_chunk_points if points.device.type == "cpu" else _GPU_POINTS_PER_SAMPLING
-        embedded = replace(code, maps=self.decoder.embed_maps(code.maps))  # once per call, not per chunk
-        return in_chunks(lambda p, i: self.decoder(p, code.c, i, embedded_local=self._local(p, embedded, i, True)),
-                         points, index, chunk)
+    def field(self, code: ShapeCode | torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The logits of B shapes as one function of ragged points, `query(points (N, 3), index (N,) long) ->
+        (N,)`, for many calls (MISE's rounds). Without gradients in eval mode the folded decoder and, for
+        pixel-aligned models, the maps embedded by its input layers (`CBNDecoder.embed_maps`: a product per
+        texel, not per point) are prepared once, here."""
+        code = code if isinstance(code, ShapeCode) else ShapeCode(code)
+        if not self.decoder.folds():
+            return lambda points, index: self.decoder(points, code.c, index, self._local_or_none(points, code, index))
+        folded = self.decoder.folded(code.c)
+        if not self.pixel_aligned:
+            return folded.decode
+        texels = proj.TexelRows.of(self.decoder.embed_maps(code.maps))
+
+        def local(points: torch.Tensor, shape: int) -> torch.Tensor:
+            return texels.sample(proj.project(points.float()[None], code.projection[shape:shape + 1])[0], shape)
+        return lambda points, index: folded.decode(points, index, local)
+
+    def _local_or_none(self, points: torch.Tensor, code: ShapeCode, index: torch.Tensor | None) -> torch.Tensor | None:
+        return self._local(points, code, index) if self.pixel_aligned else None
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
         """Points (B, T, 3) in the normalised frame and their shapes' code -> logits (B, T)."""
         code = code if isinstance(code, ShapeCode) else ShapeCode(code)
-        if self.pixel_aligned:
-            return self._decode_pixel_aligned(points, code, None)
-        return self.decoder(points, code.c)
+        if self.decoder.folds():
+            return self.field(code)(points.reshape(-1, 3), shape_index(points)).view(points.shape[:-1])
+        return self.decoder(points, code.c, None, self._local_or_none(points, code, None))
 
     def decode_flat(self, points: torch.Tensor, code: ShapeCode | torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """Ragged batch: points (N, 3) of all shapes, their codes (B pictures), shape `index` (N,) long -> logits (N,)."""
-        code = code if isinstance(code, ShapeCode) else ShapeCode(code)
-        if self.pixel_aligned:
-            return self._decode_pixel_aligned(points, code, index)
-        return self.decoder(points, code.c, index)
+        """Ragged batch: points (N, 3) of all shapes, their codes (B pictures), shape `index` (N,) long -> logits (N,).
+        For many calls on the same codes, `field` prepares once."""
+        return self.field(code)(points, index)
 
     def forward(self, points: torch.Tensor, images: torch.Tensor,
                 projection: torch.Tensor | None = None) -> Prediction:

@@ -11,6 +11,7 @@ roll) and the translation t_n = (R loc + t) / s.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -111,13 +112,46 @@ def camera_loss(raw: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
             + 5 * (rest - regressed).abs().sum(-1)).mean()
 
 
-def sample_maps(maps: tuple[torch.Tensor, ...], uv: torch.Tensor, summed: bool = False) -> torch.Tensor:
-    """Bilinear features (B, T, sum C_i) of maps (B, C_i, H_i, W_i) at image coordinates uv (B, T, 2);
-    `summed`: maps of equal C, their features added, (B, T, C)."""
+def sample_maps(maps: tuple[torch.Tensor, ...], uv: torch.Tensor) -> torch.Tensor:
+    """Bilinear features (B, T, sum C_i) of maps (B, C_i, H_i, W_i) at image coordinates uv (B, T, 2)."""
     grid = uv[:, :, None, :].to(maps[0].dtype)
     samples = [F.grid_sample(m, grid, mode="bilinear", padding_mode="border", align_corners=False)[..., 0] for m in maps]
-    if summed:
-        for extra in samples[1:]:
-            samples[0].add_(extra)  # grid_sample's outputs are fresh tensors
-        return samples[0].transpose(1, 2)
     return torch.cat(samples, dim=1).transpose(1, 2)
+
+
+@dataclass(frozen=True)
+class TexelRows:
+    """Maps of equal channels C as rows of texels, for summed bilinear features of many points.
+
+    `sample` equals `sample_maps` with the maps' features added (grid_sample's bilinear weights,
+    align_corners=False, border padding), written as one weighted sum of 4 texel rows per map
+    (`embedding_bag`): points come out as rows (n, C), the decoder's layout, and each corner's C
+    channels are one contiguous read (grid_sample reads every channel plane apart; 3x faster here).
+    """
+
+    rows: torch.Tensor  # (B, sum H_i W_i, C): each map's texels, row-major, one map after the other
+    sizes: torch.Tensor  # (M, 2) long: each map's (W, H)
+    offsets: torch.Tensor  # (M,) long: each map's first row
+
+    @classmethod
+    def of(cls, maps: tuple[torch.Tensor, ...]) -> TexelRows:
+        """The rows of maps (B, C, H_i, W_i)."""
+        rows = torch.cat([m.flatten(2).transpose(1, 2) for m in maps], dim=1).contiguous()
+        sizes = torch.tensor([[m.shape[3], m.shape[2]] for m in maps], device=rows.device)
+        counts = sizes.prod(1)
+        return cls(rows, sizes, counts.cumsum(0) - counts)
+
+    def sample(self, uv: torch.Tensor, shape: int) -> torch.Tensor:
+        """Summed bilinear features (n, C) of the maps of `shape` at image coordinates uv (n, 2)."""
+        size = self.sizes.to(uv.dtype)
+        pixel = torch.minimum((((uv[:, None, :] + 1) * size - 1) / 2).clamp(min=0), size - 1)  # (n, M, 2)
+        low = pixel.floor()
+        ax, ay = (pixel - low).unbind(-1)
+        x0, y0 = low.long().unbind(-1)
+        x1, y1 = torch.minimum(low.long() + 1, self.sizes - 1).unbind(-1)
+        width = self.sizes[:, 0]
+        index = torch.stack([y0 * width + x0, y0 * width + x1, y1 * width + x0, y1 * width + x1], -1)
+        weights = torch.stack([(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay], -1)
+        rows = self.rows[shape]
+        return F.embedding_bag((index + self.offsets[:, None]).flatten(1), rows,
+                               per_sample_weights=weights.flatten(1).to(rows.dtype), mode="sum")

@@ -10,7 +10,7 @@ from torch import nn
 from vitocc.config import Config
 from vitocc.data.loader import batch_to_device, take_broken
 from vitocc.devices import autocast
-from vitocc.models.decoder import in_chunks, logit
+from vitocc.models.decoder import logit
 from vitocc.models.onet import OccupancyNetwork, occupancy_loss
 from vitocc.training.distributed import DistContext, all_reduce_sum
 
@@ -30,7 +30,8 @@ def occupancy_iou(logits: torch.Tensor, occ: torch.Tensor, threshold: float) -> 
 @torch.no_grad()
 def decode_chunked(model: OccupancyNetwork, points: torch.Tensor, c: torch.Tensor, points_batch: int) -> torch.Tensor:
     """Logits (B, N) of points (B, N, 3), at most about `points_batch` points per decoder call."""
-    return in_chunks(lambda p, _: model.decode(p, c), points, None, points_batch)
+    step = max(1, points_batch // points.shape[0])
+    return torch.cat([model.decode(p, c) for p in points.split(step, dim=1)], dim=1)
 
 
 @dataclass(frozen=True)
