@@ -6,8 +6,8 @@ and as 8 shapes' runs. The older tree's `models/onet.py` and `models/decoder.py`
 OLD/src`, e.g. `git archive COMMIT src | tar -x -C OLD`) run on a copy of the same model (same weights,
 their classes swapped in), so both sides decode the same points in alternation; printed: the median
 seconds of each, their ratio, the largest difference between their logits, and the minor page faults
-per call (glibc hands the chunks' freed activations back to the system, and every chunk's first
-writes fault them in again: docs/performance.md).
+per call (glibc hands freed activations back to the system, and the next first writes fault them in
+again: docs/performance.md).
 
     python benchmarks/decode_flat.py --before OLD/src [--repeats 9] [--threads 1] [--points 100000]
 """
@@ -33,29 +33,36 @@ from vitocc.models import load_model  # noqa: E402
 
 
 def older_modules(src: Path) -> dict[str, object]:
-    """`models/decoder.py` and `models/onet.py` of the vitocc in `src`, the old onet importing the old decoder."""
-    modules, current = {}, sys.modules["vitocc.models.decoder"]
+    """`models/projection.py`, `models/decoder.py` and `models/onet.py` of the vitocc in `src`, each importing the
+    old ones before it (swapped into `vitocc.models` while they load)."""
+    import vitocc.models as package
+
+    modules, saved = {}, {}
     try:
-        for name in ("decoder", "onet"):
+        for name in ("projection", "decoder", "onet"):
             spec = importlib.util.spec_from_file_location(f"before_{name}", src / "vitocc" / "models" / f"{name}.py")
             modules[name] = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-            if name == "decoder":
-                sys.modules["vitocc.models.decoder"] = modules[name]
             spec.loader.exec_module(modules[name])
+            saved[name] = sys.modules[f"vitocc.models.{name}"], getattr(package, name)
+            sys.modules[f"vitocc.models.{name}"] = modules[name]
+            setattr(package, name, modules[name])
     finally:
-        sys.modules["vitocc.models.decoder"] = current
+        for name, (module, attribute) in saved.items():
+            sys.modules[f"vitocc.models.{name}"] = module
+            setattr(package, name, attribute)
     return modules
 
 
 def older_model(model: torch.nn.Module, modules: dict[str, object]) -> torch.nn.Module:
-    """A copy of `model` (same weights) whose classes from models/decoder.py and models/onet.py are the old ones."""
-    old = copy.deepcopy(model)
-    for module in old.modules():
-        cls = type(module)
-        for name, source in modules.items():
-            if cls.__module__ == f"vitocc.models.{name}":
-                module.__class__ = getattr(source, cls.__name__)
-    return old
+    """`model` rebuilt with the old OccupancyNetwork and CBNDecoder classes (their own constructors' settings) and
+    the same weights; the encoder is a copy."""
+    d = model.decoder
+    decoder = modules["decoder"].CBNDecoder(d.blocks[0].bn_0.gamma.in_features, d.fc_p.out_features, len(d.blocks),
+                                            d.local_dim, d.fc_fine.in_features if d.fc_fine is not None else 0)
+    decoder.load_state_dict(d.state_dict())
+    return modules["onet"].OccupancyNetwork(copy.deepcopy(model.encoder), decoder, model.image_size, model.image_mean,
+                                            model.image_std, model.pixel_aligned, model.camera_loss_weight,
+                                            model.camera_mix).eval()
 
 
 def minor_faults() -> int:
@@ -99,18 +106,6 @@ def main() -> None:
             print(f"{shapes} run(s) of equal shape index: before {before:.3f} s, now {now:.3f} s, "
                   f"{before / now:.2f}x (median of {args.repeats}); max |logit difference| {diff:.2g}; "
                   f"minor page faults per call {faults['before'] // args.repeats} / {faults['now'] // args.repeats}")
-        chunk = model.cpu_chunk_points  # the pixel-aligned features of one chunk alone
-        for runs in (1, 2):
-            index = torch.arange(chunk) * runs // chunk
-            times = {"before": [], "now": []}
-            for _ in range(5 * args.repeats):
-                for name, net, c in (("before", old, old_code), ("now", model, code)):
-                    t = time.perf_counter()
-                    net._local(points[:chunk], c, index)
-                    times[name].append(time.perf_counter() - t)
-            before, now = (statistics.median(times[k]) for k in ("before", "now"))
-            print(f"_local, one {chunk}-point chunk of {runs} run(s): before {before * 1e3:.2f} ms, now {now * 1e3:.2f} ms, "
-                  f"{before / now:.2f}x (median of {5 * args.repeats})")
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

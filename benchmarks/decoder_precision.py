@@ -47,6 +47,7 @@ def quantized_decoder(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch deprecates its quantized tensors in favour of torchao
         out.decoder = quantize_dynamic(out.decoder, names, dtype=torch.qint8)
+    out.decoder.fold = False  # the folded form reads float weights; the int8 layers run as modules
     return out
 
 

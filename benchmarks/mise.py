@@ -16,16 +16,28 @@ load average at the end of each row (the machine is shared: compare rows of one 
 The paper's own figures on this machine (reference Generator3D, same settings, same
 decoder size) are in the shared oracle notes and docs/performance.md.
 
-    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16] [--margins 0 4] [--before OLD/src]
+    python benchmarks/mise.py [--batches 1 8 32] [--threads 2] [--amp off|bf16] [--margins 0 4] [--ratio 2]
+                              [--before OLD/src | --against OLD/src --data DATA | --queries]
 
 `--margins 0 4`: each batch of chairs meshed with each first-level margin (`generation.first_level_margin`),
-one after the other on the same chairs, with how many meshes equal the first margin's.
+one after the other on the same chairs, with how many meshes equal the first margin's; `--ratio R`: every row
+with the finest-level interpolation ratio R (`generation.finest_level_ratio`; default 0, the paper's rule).
 
 `--before OLD/src` (an older vitocc, e.g. `git archive COMMIT src | tar -x -C OLD`) adds, for the
 shipped model on the 16 folder pictures of `benchmarks/reconstruct_latency.py`: the decoder runs once per shape,
 then both versions' MISE replay its logits (a query answers from the stored lattice) in interleaved
 repeats, so that the bookkeeping (MISE outside the decoder) and marching cubes of the two are timed
 on real shapes without the decoder's noise, and their lattices and faces compared.
+
+`--against OLD/src --data DATA [--batches 8] [--repeats 3]`: issue 17's comparison. The paper's MISE in fp32 with
+an older vitocc (OLD/src: first-level margin 0, and no finest-level interpolation, which it may not know)
+against this tree's defaults (`generation.first_level_margin` 4, `generation.finest_level_ratio` 2, the folded
+decoder), each run in a fresh process with its own vitocc on the path, the two interleaved: the random-decoder
+chairs above (the same decoder weights and chairs on both sides) and the shipped model on view 000 of DATA's
+test split (e.g. the real-geometry split; its generation settings for the defaults). Printed: seconds per
+shape (MISE + marching cubes; not the encoder, not the analytic chair) with each run, the ratio, points
+queried, each new mesh's distance to the old one in voxels, and for the pictures IoU, Chamfer-L1, normal
+consistency and F-score of both against the ground truth.
 
 `--queries [--margins 0 2 4 6 8] [--data DATA] [--repeats 2]`: where the shipped model's queries go
 (the 16 folder pictures, or view 000 of every test-split model of DATA, e.g. the real-geometry split),
@@ -143,7 +155,8 @@ def main() -> None:
                         help="where the shipped model's queries go; r0/2 with first-level margins against the paper's MISE")
     parser.add_argument("--margins", type=float, nargs="+", default=None,
                         help="first-level margins (logits): with --queries default 0 2 4 6 8, else 0 (several: interleaved)")
-    parser.add_argument("--data", type=Path, help="with --queries: a data set whose test split's view 000 to mesh")
+    parser.add_argument("--ratio", type=float, default=0.0, help="finest-level interpolation ratio of the chair rows")
+    parser.add_argument("--data", type=Path, help="with --queries or --against: a data set whose test split's view 000 to mesh")
     parser.add_argument("--repeats", type=int, default=2, help="with --queries or --against: interleaved repeats")
     parser.add_argument("--against", type=Path,
                         help="src folder of an older vitocc: its paper's MISE in fp32 against this tree's defaults (issue 17)")
@@ -176,7 +189,7 @@ def main() -> None:
     print("batch | margin | s/shape | points/shape (min-max) | % of 129^3 | decoder s | bookkeeping s | "
           "marching cubes s | outside decoder | decoder points/s | faces | load")
     for b in args.batches:
-        rows = run_batch(decoder, b, rng, args.amp, tuple(margins))
+        rows = run_batch(decoder, b, rng, args.amp, tuple(margins), args.ratio)
         for r in rows:
             same = sum(np.array_equal(m.faces, m0.faces) and np.allclose(m.vertices, m0.vertices, atol=1e-6)
                        for m, m0 in zip(r["meshes"], rows[0]["meshes"]))
