@@ -105,6 +105,23 @@ def test_each_round_on_its_window_equals_each_round_on_the_whole_lattice(fields,
     assert torch.equal(windowed.values, whole.values)
 
 
+@pytest.mark.parametrize(("margin", "ratio"), [(0.0, 0.0), (4.0, 2.0)])
+@pytest.mark.parametrize("name", ["two_blobs", "chair", "thin_plate"])
+def test_the_first_rounds_on_every_other_point_equal_them_on_every_point(fields, monkeypatch, name, margin, ratio):
+    """While a shape's known points all lie on multiples of 2**(k+1) (the first rounds), a round runs on every
+    2**k-th lattice point and the levels that can have leaves (`_stride_exponent`): the same rounds and values
+    as on every point (k = 0 throughout), with and without the margin and the interpolation."""
+    used = []
+    original = MISE_MODULE._stride_exponent
+    monkeypatch.setattr(MISE_MODULE, "_stride_exponent", lambda ijk, cap: used.append(original(ijk, cap)) or used[-1])
+    coarse = paper_mise(lambda p, i: fields[name](p), 1, 32, 2, THRESHOLD, 0.1, margin=margin, ratio=ratio)
+    assert max(used) >= 2  # level-0 points only: the first round ran on a coarser lattice
+    monkeypatch.setattr(MISE_MODULE, "_stride_exponent", lambda ijk, cap: 0)
+    every = paper_mise(lambda p, i: fields[name](p), 1, 32, 2, THRESHOLD, 0.1, margin=margin, ratio=ratio)
+    assert coarse.round_points == every.round_points and coarse.n_interpolated == every.n_interpolated
+    assert torch.equal(coarse.values, every.values)
+
+
 def test_refinement_reaches_the_lattice_border_in_every_round():
     """Each round after the first works on the window of the points it queried; surfaces that cross the
     lattice's faces and corner still refine as on the whole lattice (inside/outside of the dense grid)."""
