@@ -1,10 +1,11 @@
 """The shipped model's `decode_flat` on the CPU: this tree against an older one, interleaved in one process.
 
-`decode_flat` is what MISE calls (ragged points sorted by shape, `generation.points_batch` at a time);
-here it decodes 100k random points of the normalised box for 2 codes of random pictures, as one shape
-and as 8 shapes' runs. The older tree's `models/onet.py` and `models/decoder.py` (from `--before
-OLD/src`, e.g. `git archive COMMIT src | tar -x -C OLD`) run on a copy of the same model (same weights,
-their classes swapped in), so both sides decode the same points in alternation; printed: the median
+`decode_flat` decodes ragged points sorted by shape, as MISE's query function (`model.field`) does
+with its prepared decoder; here it decodes 100k random points of the normalised box for 2 codes of
+random pictures, as one shape and as 8 shapes' runs. The older tree's `models/projection.py`,
+`models/decoder.py` and `models/onet.py` (from `--before OLD/src`, e.g. `git archive COMMIT src | tar -x
+-C OLD`) rebuild the same model (the old classes' constructors, the same weights, a copy of the
+encoder), so both sides decode the same points in alternation; printed: the median
 seconds of each, their ratio, the largest difference between their logits, and the minor page faults
 per call (glibc hands freed activations back to the system, and the next first writes fault them in
 again: docs/performance.md).

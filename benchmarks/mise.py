@@ -121,7 +121,7 @@ def _mise_batch(decoder: CBNDecoder, boxes: torch.Tensor, c: torch.Tensor, amp: 
     def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         t0 = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
-            learned = decoder(points, c, index).float()  # as `generate_meshes` calls decode_flat
+            learned = decoder(points, c, index).float()  # ragged, as MISE's query functions take them
         t1 = time.perf_counter()
         sdf = chair_sdf(points, boxes[index]).float()
         clock["decoder"] += t1 - t0
@@ -229,6 +229,11 @@ def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, di
         return model, model.encode(images), settings
 
 
+def _query(model, c):
+    """MISE's query function for the codes c: the prepared one (`model.field`) where the vitocc has it."""
+    return model.field(c) if hasattr(model, "field") else (lambda p, i: model.decode_flat(p, c, i))
+
+
 def view0_pictures(data: Path) -> list[Path]:
     """View 000 of every model of the test split of the data set folder `data` (the real-geometry split's pictures)."""
     return [data / c.name / name / "img_choy2016" / "000.jpg" for c in sorted(p for p in data.iterdir() if p.is_dir())
@@ -240,7 +245,7 @@ def shipped_logits() -> tuple[torch.Tensor, dict]:
     at its settings (first-level margin 0, whatever the shipped config says) (logits where MISE queried), and those settings."""
     model, c, settings = shipped_model()
     with torch.inference_mode():
-        return mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **settings).values, settings
+        return mise(_query(model, c), len(c.c), **settings).values, settings
 
 
 def needed_points(values: torch.Tensor, t: float) -> torch.Tensor:
@@ -277,7 +282,7 @@ def first_levels(model, c, settings: dict, margins: list[float], repeats: int) -
         for _ in range(repeats):
             for name, kwargs in variants.items():
                 t0 = time.perf_counter()
-                results[name] = mise(lambda p, i: model.decode_flat(p, c, i), len(c.c), **kwargs)
+                results[name] = mise(_query(model, c), len(c.c), **kwargs)
                 seconds[name].append(time.perf_counter() - t0)
     meshes = {name: [marching_cubes(v.numpy(), t, settings["padding"]) for v in r.values] for name, r in results.items()}
     base = sum(results["paper's MISE"].n_queried)
@@ -295,12 +300,13 @@ def query_budget(margins: list[float], data: Path | None, repeats: int) -> None:
     model, c, settings = shipped_model(data)
     t = logit(settings["threshold"])
     queried = []
-
-    def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        queried.append((points, index))
-        return model.decode_flat(points, c, index)
-
     with torch.inference_mode():
+        field = _query(model, c)
+
+        def query(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            queried.append((points, index))
+            return field(points, index)
+
         default = mise(query, len(c.c), **settings)
     res = default.resolution
     kinds = np.zeros((4, 2), int)  # rows: level 0-1 points, edge midpoints, face centres, voxel centres; (queried, needed)
@@ -478,9 +484,10 @@ def _shipped_worker(data: Path, batch: int, paper: bool, paper_settings: dict) -
     settings = accepted(mise, settings)
     images = torch.stack([image_to_tensor(load_image(p), model.image_size, model.image_mean, model.image_std)
                           for p in view0_pictures(data)])
+
     def run(c) -> object:
-        query = model.field(c) if hasattr(model, "field") else (lambda p, i: model.decode_flat(p, c, i))
-        return mise(query, len(c.c), g.resolution0, g.upsampling_steps, g.threshold, g.padding, g.points_batch, **settings)
+        return mise(_query(model, c), len(c.c), g.resolution0, g.upsampling_steps, g.threshold, g.padding,
+                    g.points_batch, **settings)
 
     clock, points, meshes = {"decoder": 0.0, "bookkeeping": 0.0, "mc": 0.0}, 0, []
     with torch.inference_mode():

@@ -71,6 +71,7 @@ def test_overrides_do_not_mutate_the_input():
     ("test.fscore_thresholds=[0.01, 3]", "test.fscore_thresholds must be distances"),
     ("generation.first_level_margin=-1", "generation.first_level_margin must be >= 0"),
     ("generation.finest_level_ratio=-2", "generation.finest_level_ratio must be >= 0"),
+    ("generation.finest_level_ratio=0.5", "generation.finest_level_ratio must be 0 (off) or >= 1"),
     ("generation.padding=-0.1", "generation.padding and generation.refinement_steps must be >= 0"),
 ])
 def test_bad_overrides_are_user_errors(override, fragment):

@@ -66,7 +66,9 @@ def test_mise_matches_the_reference_implementation_on_the_oracle_chair(fields):
     np.testing.assert_allclose(mesh.bounds[0, [0, 2]], -mesh.bounds[1, [0, 2]], atol=1e-6)
 
 
-def test_batch_equals_shape_by_shape(fields):
+@pytest.mark.parametrize(("margin", "ratio"), [(0.0, 0.0), (4.0, 2.0)])
+def test_batch_equals_shape_by_shape(fields, margin, ratio):
+    """Shapes of a batch do not touch each other's windows, coarse rounds or interpolated points."""
     names = ["sphere", "thin_plate", "two_blobs"]
 
     def query(points, index):  # each point answered by the field of its shape
@@ -76,11 +78,12 @@ def test_batch_equals_shape_by_shape(fields):
         return out
 
     calls = []
-    batched = paper_mise(lambda p, i: calls.append(len(p)) or query(p, i), 3, 16, 2, THRESHOLD, 0.1, points_batch=20_000)
+    batched = paper_mise(lambda p, i: calls.append(len(p)) or query(p, i), 3, 16, 2, THRESHOLD, 0.1, points_batch=20_000,
+                         margin=margin, ratio=ratio)
     assert max(calls) <= 20_000
     for b, name in enumerate(names):
-        single = paper_mise(lambda p, i, name=name: fields[name](p), 1, 16, 2, THRESHOLD, 0.1)
-        assert batched.n_queried[b] == single.n_queried[0]
+        single = paper_mise(lambda p, i, name=name: fields[name](p), 1, 16, 2, THRESHOLD, 0.1, margin=margin, ratio=ratio)
+        assert batched.n_queried[b] == single.n_queried[0] and batched.n_interpolated[b] == single.n_interpolated[0]
         assert torch.equal(batched.values[b], single.values[0])
 
 
@@ -150,9 +153,11 @@ def test_an_empty_field_stops_after_level_zero():
     assert len(marching_cubes(result.values[0].numpy(), logit(THRESHOLD), 0.1).faces) == 0
 
 
-def test_threshold_must_be_a_probability():
+def test_threshold_must_be_a_probability_and_a_ratio_0_or_at_least_1():
     with pytest.raises(ValueError):
         logit(1.0)
+    with pytest.raises(ValueError, match="ratio must be 0 or >= 1"):  # below 1 it could skip straddling points
+        mise(lambda p, i: p[:, 0], 1, 8, 1, THRESHOLD, 0.1, ratio=0.5)
 
 
 def test_a_first_level_margin_starts_at_half_resolution_and_still_finds_a_plate():

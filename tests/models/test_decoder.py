@@ -46,15 +46,20 @@ def test_folded_equals_plain_regular_and_ragged():
     assert plain.abs().max() > 0.1  # non-trivial outputs
     torch.testing.assert_close(folded, plain, atol=1e-5, rtol=1e-5)
 
-    # Ragged: shapes with 7, 0 and 20 points, sorted by shape (row ranges) and interleaved (gathers).
+    # Ragged: shapes with 7, 0 and 20 points, sorted by shape and interleaved; against each shape alone
+    # (folded) and against the plain layers on the same ragged batch (gathers).
     sorted_index = torch.repeat_interleave(torch.arange(3), torch.tensor([7, 0, 20]))
     for index in (sorted_index, sorted_index[torch.randperm(len(sorted_index))]):
         flat = torch.rand(len(index), 3) - 0.5
         with torch.no_grad():
             ragged = decoder(flat, c, index)
+            decoder.fold = False
+            plain_ragged = decoder(flat, c, index)
+            decoder.fold = True
             for k in range(3):
                 alone = decoder(flat[index == k][None], c[k:k + 1])[0]
                 torch.testing.assert_close(ragged[index == k], alone, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ragged, plain_ragged, atol=1e-5, rtol=1e-5)
 
 
 def test_training_mode_uses_batch_statistics_and_updates_running_stats():
@@ -74,7 +79,7 @@ def test_chunked_decoding_without_gradients_matches_one_pass():
     flat = torch.rand(500, 3) - 0.5
     with torch.no_grad():
         whole, whole_flat = decoder(points, c), decoder(flat, c, index)
-        decoder.chunk_points = 64  # 32 points per shape and call: 10 chunks
+        decoder.chunk_points = 64  # chunks of 64 points within each shape's run: 10 and 8 of them
         torch.testing.assert_close(decoder(points, c), whole, atol=1e-6, rtol=1e-6)
         torch.testing.assert_close(decoder(flat, c, index), whole_flat, atol=1e-6, rtol=1e-6)
 

@@ -90,8 +90,13 @@ def test_ragged_decoding_is_the_gathered_features_decoded(shipped):
         model, _ = load_model(None, "cpu")
     else:
         model = build_model(load_config(None, HYBRID + ["model.fine_map=true"])).eval()
-        for layer in (model.decoder.fc_local, model.decoder.fc_fine):
-            torch.nn.init.normal_(layer.weight)
+        with torch.no_grad():  # every decoder weight, bias and running statistic away from its initial value
+            for name, p in model.decoder.named_parameters():
+                p.copy_(torch.randn_like(p) * 0.3 + (1.0 if name.endswith("gamma.bias") else 0.0))
+            for m in model.decoder.modules():
+                if isinstance(m, torch.nn.BatchNorm1d):
+                    m.running_mean.normal_()
+                    m.running_var.uniform_(0.5, 1.5)
         model.decoder.chunk_points = 37
     size = model.image_size
     n = 3 * model.decoder.chunk_points + 5

@@ -85,3 +85,8 @@ def test_texel_rows_sample_the_summed_maps_as_grid_sample_does():
     for b in range(2):
         torch.testing.assert_close(texels.sample(uv[b], b), expected[b], rtol=1e-5, atol=1e-5)
     assert (texels.sample(uv[1], 1) - expected[0]).abs().max() > 0.1  # each shape reads its own maps
+    # A one-pixel-wide map, and coordinates in bf16 (sampled at their float32 positions).
+    narrow = (torch.randn(1, 5, 6, 1), torch.randn(1, 5, 2, 3))
+    coarse_uv = uv[:1].to(torch.bfloat16)
+    expected = sum(proj.sample_maps((m,), coarse_uv.float()) for m in narrow)
+    torch.testing.assert_close(proj.TexelRows.of(narrow).sample(coarse_uv[0], 0), expected[0], rtol=1e-5, atol=1e-5)

@@ -69,6 +69,9 @@ def check_generation(gen: GenerationConfig) -> None:
     for name in ("first_level_margin", "finest_level_ratio"):
         if not 0 <= getattr(gen, name) < math.inf:
             raise UserError(f"generation.{name} must be >= 0 and finite, got {getattr(gen, name)}")
+    if 0 < gen.finest_level_ratio < 1:
+        raise UserError(f"generation.finest_level_ratio must be 0 (off) or >= 1 (below 1 it can skip points whose "
+                        f"voxel corners straddle the threshold), got {gen.finest_level_ratio}")
 
 
 def check_test(test: TestConfig) -> None:

@@ -19,12 +19,16 @@ unused) the first level is r0/2 and one more level follows (the same final latti
 are also split where a known point lies within `margin` logits of the threshold, so that a thin
 part passing between its corners is still refined (fewer first-level queries).
 
-With a `ratio` > 0 a new point of the finest level (one with an odd lattice coordinate) is
+With a `ratio` >= 1 a new point of the finest level (one with an odd lattice coordinate) is
 interpolated, not queried, when the mean of the corners of the voxel it halves (2, 4 or 8 known
 points: trilinear at its position) lies farther from the threshold than `ratio` times their
-spread (max - min). Marching cubes reads such a point only as one end of a crossing edge, whose
-vertex then moves by about the interpolation error over that distance; so the test scales with
-the field's own steepness, and a point near the surface is always queried.
+spread (max - min). Its corners then all lie on the mean's side (a mean within one spread of them
+cannot be farther than one spread from a threshold between them), so a point whose corners
+straddle the surface is always queried. Marching cubes reads an interpolated point only as the
+far end of a crossing edge, whose vertex moves by about the interpolation error over that
+distance, so the test scales with the field's own steepness. What it gives up: a surface that
+only the skipped point would have shown (thinner than a finest voxel, between corners on one
+side), and the refinement such a point could have spread to a neighbouring leaf.
 
 The lattice has R+1 = r0 * 2^depth + 1 points per axis over the box [-(1+p)/2, (1+p)/2]^3;
 point i sits at (i / R - 0.5) * (1 + p), the same lattice as the reference (spacing 1.1/128
@@ -86,11 +90,13 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
     `threshold` is a probability; the extraction compares logits with logit(threshold). `margin` (logits,
     0 = the paper's MISE): start at r0/2 and also refine its voxels with a known point that close to it
     (for an even r0 and upsampling_steps >= 1: an odd r0 has no half, and no upsampling means the dense grid).
-    `ratio` (0 = the paper's MISE): interpolate finest-level points that far from the threshold (module
-    docstring). Both 0: exactly the paper's points.
+    `ratio` (0 = the paper's MISE, else >= 1): interpolate finest-level points that far from the threshold
+    (module docstring). Both 0: exactly the paper's points.
     Memory: the float32 lattices (8.6 MB per shape at R=128), the temporaries of one shape's
     bookkeeping at a time (up to ~30 MB), and the decoder's activations for `points_batch` points.
     """
+    if 0 < ratio < 1:
+        raise ValueError(f"ratio must be 0 or >= 1, got {ratio}")
     start = time.perf_counter()
     margin = margin if resolution0 % 2 == 0 and upsampling_steps > 0 else 0.0
     if margin > 0:
@@ -110,8 +116,8 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
         query = idx[ask]
         result.round_points.append(len(query))
         counts = torch.bincount(idx[:, 0], minlength=n_shapes)
-        asked = torch.bincount(query[:, 0], minlength=n_shapes)
-        for b, (n, k) in enumerate(zip(counts.tolist(), asked.tolist())):
+        queried = torch.bincount(query[:, 0], minlength=n_shapes)
+        for b, (n, k) in enumerate(zip(counts.tolist(), queried.tolist())):
             result.n_queried[b] += k
             result.n_interpolated[b] += n - k
         for chunk in query.split(points_batch):
@@ -125,7 +131,7 @@ def mise(query_fn: QueryFn, n_shapes: int, resolution0: int = _DEFAULTS.resoluti
                 b = int(points[0, 0])
                 stride[b] = min(stride[b], _stride_exponent(points[:, 1:], depth))
                 new.append(_next_points(values, split, t, margin, ratio, points, max(stride[b] - 1, 0)))
-        idx, ask = torch.cat([points for points, _ in new]), torch.cat([asked for _, asked in new])
+        idx, ask = torch.cat([points for points, _ in new]), torch.cat([mask for _, mask in new])
     for shape in values.split(1):  # one shape at a time: its temporaries are lattice-sized
         _fill_unknown(shape, depth)
     result.seconds_total = time.perf_counter() - start

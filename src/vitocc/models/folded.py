@@ -4,8 +4,9 @@ points decoded shape by shape in chunks through buffers that are reused.
 In eval mode without gradients a CBN is a fixed affine x * scale + shift per shape. The one after
 each block's first Linear is folded into that Linear's weights (a (H, H) matrix per shape), the
 stream's biases (fc_p, fc_local and every fc_1) into the next CBN's shift, so a block costs two
-matrix products written into existing buffers, one fused multiply-add and two ReLUs: no bias
-copies, no fresh activations (on the CPU each fresh one page-faults its memory in again).
+matrix products written into existing buffers, one fused multiply-add, one in-place bias add and
+two in-place ReLUs: no bias copies, no fresh activations (on the CPU each fresh one page-faults
+its memory in again).
 `CBNDecoder.folded` builds it; `OccupancyNetwork` decodes through it without gradients.
 """
 

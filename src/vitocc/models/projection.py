@@ -143,6 +143,7 @@ class TexelRows:
 
     def sample(self, uv: torch.Tensor, shape: int) -> torch.Tensor:
         """Summed bilinear features (n, C) of the maps of `shape` at image coordinates uv (n, 2)."""
+        uv = uv.float()  # pixel positions in float32 whatever the caller's precision
         size = self.sizes.to(uv.dtype)
         pixel = torch.minimum((((uv[:, None, :] + 1) * size - 1) / 2).clamp(min=0), size - 1)  # (n, M, 2)
         low = pixel.floor()
