@@ -77,7 +77,32 @@ def mise_rates(device_name: str, batches: list[int], resolution: int, repeats: i
                              "mise_seconds_per_shape": round(min(mise_s) / b, 4),
                              "faces_mean": round(statistics.mean(info.faces for _, info in results))}
         print(f"MISE batch {b}: {b / best:.2f} shapes/s ({best:.2f} s per batch)", flush=True)
+    out["folded_against_plain"] = _folded_against_plain(model, images, gen_b, device, repeats)
     return out
+
+
+def _folded_against_plain(model, images, gen, device, repeats: int) -> dict:
+    """The decoder's folded inference form against its plain layers (`decoder.fold = False`) in MISE on the
+    last batch, interleaved: seconds of MISE's decoder per shape and the largest face-count difference."""
+    import torch
+
+    from vitocc.generation import generate_meshes
+
+    seconds, faces = {"folded": [], "plain": []}, {}
+    for _ in range(repeats):
+        for name, fold in (("folded", True), ("plain", False)):
+            model.decoder.fold = fold
+            results = generate_meshes(model, images, gen, device)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds[name].append(sum(info.stages["mise_decoder"] for _, info in results) / len(results))
+            faces[name] = [info.faces for _, info in results]
+    model.decoder.fold = True
+    folded, plain = min(seconds["folded"]), min(seconds["plain"])
+    print(f"MISE decoder per shape: folded {folded:.4f} s, plain {plain:.4f} s ({plain / folded:.2f}x)", flush=True)
+    return {"decoder_seconds_per_shape_folded": round(folded, 4), "decoder_seconds_per_shape_plain": round(plain, 4),
+            "plain_over_folded": round(plain / folded, 3),
+            "max_face_difference": max(abs(a - b) for a, b in zip(faces["folded"], faces["plain"]))}
 
 
 def main() -> None:

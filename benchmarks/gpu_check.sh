@@ -11,7 +11,8 @@
 #   3. a small generated data set (`vitocc synth`)
 #   4. training steps/s of the default preset with AMP (training.amp=auto: bf16 on GPUs that have it),
 #      and a 2-process DDP run (torchrun) when 2 GPUs are visible
-#   5. MISE shapes/s at batch 1/8/32 with the shipped model (benchmarks/gpu_check.py mise)
+#   5. MISE shapes/s at batch 1/8/32 with the shipped model (benchmarks/gpu_check.py mise), and on the last
+#      batch the folded decoder against its plain layers (`decoder.fold = False`)
 #   6. `vitocc reconstruct` latency of one example (fresh process, 3 runs)
 #   7. `vitocc mise` + `vitocc evaluate` of the trained run on the generated test split
 # Settings: DEVICE (cuda|cpu), OUT (JSON file, default gpu_check.json), WORK (scratch folder, default a

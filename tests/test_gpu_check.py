@@ -27,6 +27,9 @@ def test_gpu_check_dry_run_on_the_cpu_writes_every_figure(tmp_path):
     assert {"synth", "train_default_amp", "mise_batches", "reconstruct", "mise_split", "evaluate"} <= set(figures["steps"])
     assert figures["train"]["default_amp"]["steps_per_s"] > 0
     assert figures["mise"]["batch_1"]["shapes_per_s"] > 0
+    folded = figures["mise"]["folded_against_plain"]
+    assert folded["decoder_seconds_per_shape_folded"] > 0 and folded["plain_over_folded"] > 0
+    assert folded["max_face_difference"] <= 0.01 * figures["mise"]["batch_1"]["faces_mean"]  # the same meshes, nearly
     assert len(figures["reconstruct_seconds"]) == 1
     assert "skipped" in figures["train"]["ddp_2gpu"]
     assert not (tmp_path / "work").exists()  # the scratch folder is removed
