@@ -208,10 +208,10 @@ def load_module(path: Path, name: str):
     return module
 
 
-def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, dict]:
+def shipped_model(data: Path | None = None, paper: bool = True) -> tuple[torch.nn.Module, object, dict]:
     """The shipped model, its codes of the 16 folder pictures of `benchmarks/reconstruct_latency.py` (or of view 000 of
-    each test-split model of the data set `data`), and its MISE settings with the paper's rules (keyword arguments of
-    `mise`: no first-level margin, no finest-level interpolation)."""
+    each test-split model of the data set `data`), and its MISE settings (keyword arguments of `mise`): with the
+    paper's rules (no first-level margin, no finest-level interpolation), or with `paper` False the model's own."""
     from reconstruct_latency import folder_pictures
     from vitocc.data.transforms import image_to_tensor
     from vitocc.generation import load_image
@@ -225,6 +225,8 @@ def shipped_model(data: Path | None = None) -> tuple[torch.nn.Module, object, di
     images = torch.stack([image_to_tensor(p, model.image_size, model.image_mean, model.image_std) for p in pictures])
     settings = {"resolution0": g.resolution0, "upsampling_steps": g.upsampling_steps, "threshold": g.threshold,
                 "padding": g.padding, "points_batch": g.points_batch, "margin": 0.0, "ratio": 0.0}
+    if not paper:  # an older vitocc's config may not know the ratio
+        settings.update(margin=g.first_level_margin, ratio=getattr(g, "finest_level_ratio", 0.0))
     with torch.inference_mode():
         return model, model.encode(images), settings
 
@@ -454,48 +456,40 @@ def worker(job: dict) -> None:
     """One run of `against`: MISE + marching cubes of a batch of chairs or the shipped model's pictures with the
     paper's settings or the defaults of the vitocc on the path; prints a JSON line and writes the meshes."""
     torch.set_num_threads(job["threads"])
-    paper = {"margin": 0.0, "ratio": 0.0}
+    paper = job["settings"] == "paper"
     if job["kind"] == "chairs":
         decoder = CBNDecoder(256, 256, 5)
         decoder.load_state_dict(torch.load(job["decoder"]))
         boxes, c = chairs_and_codes(job["batch"], np.random.default_rng(job["seed"]))
-        settings = accepted(mise, paper) if job["settings"] == "paper" else {}
+        settings = accepted(mise, {"margin": 0.0, "ratio": 0.0}) if paper else {}
         _mise_batch(decoder.eval(), boxes[:1], c[:1], "off", **settings)  # warm-up
         r = _mise_batch(decoder, boxes, c, "off", **settings)
         out, meshes = {k: r[k] for k in ("s_per_shape", "points_per_shape", "decoder_s", "bookkeeping_s", "mc_s")}, r["meshes"]
     else:
-        out, meshes = _shipped_worker(Path(job["data"]), job["batch"], job["settings"] == "paper", paper)
+        out, meshes = _shipped_worker(Path(job["data"]), job["batch"], paper)
     out["faces"] = float(np.mean([len(m.faces) for m in meshes]))
     np.savez(job["out"], **{f"{kind}{k}": getattr(m, name) for k, m in enumerate(meshes)
                             for kind, name in (("v", "vertices"), ("f", "faces"))})
     print(json.dumps(out))
 
 
-def _shipped_worker(data: Path, batch: int, paper: bool, paper_settings: dict) -> tuple[dict, list]:
+def _shipped_worker(data: Path, batch: int, paper: bool) -> tuple[dict, list]:
     """MISE + marching cubes of the shipped model on view 000 of `data`'s test split, `batch` pictures at a time (the
-    encoder is not timed): seconds per shape by stage, points per shape, the meshes."""
-    from vitocc.data.transforms import image_to_tensor
-    from vitocc.generation import load_image
-    from vitocc.models import load_model
-
-    model, cfg = load_model(None)
-    g = cfg.generation
-    settings = paper_settings if paper else {"margin": g.first_level_margin, "ratio": getattr(g, "finest_level_ratio", 0.0)}
+    encoder is not timed), with the paper's settings or the model's: seconds per shape by stage, points per
+    shape, the meshes."""
+    model, codes, settings = shipped_model(data, paper)
     settings = accepted(mise, settings)
-    images = torch.stack([image_to_tensor(load_image(p), model.image_size, model.image_mean, model.image_std)
-                          for p in view0_pictures(data)])
 
     def run(c) -> object:
-        return mise(_query(model, c), len(c.c), g.resolution0, g.upsampling_steps, g.threshold, g.padding,
-                    g.points_batch, **settings)
+        return mise(_query(model, c), len(c.c), **settings)
 
     clock, points, meshes = {"decoder": 0.0, "bookkeeping": 0.0, "mc": 0.0}, 0, []
     with torch.inference_mode():
-        run(model.encode(images[:1]))  # warm-up
-        for first in range(0, len(images), batch):
-            result = run(model.encode(images[first:first + batch]))
+        run(codes[:1])  # warm-up
+        for first in range(0, len(codes), batch):
+            result = run(codes[first:first + batch])
             t0 = time.perf_counter()
-            meshes += [marching_cubes(v.numpy(), logit(g.threshold), g.padding) for v in result.values]
+            meshes += [marching_cubes(v.numpy(), logit(settings["threshold"]), settings["padding"]) for v in result.values]
             clock["mc"] += time.perf_counter() - t0
             clock["decoder"] += result.seconds_query
             clock["bookkeeping"] += result.seconds_total - result.seconds_query

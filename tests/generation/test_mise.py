@@ -201,9 +201,9 @@ def test_known_limit_an_isolated_speck_between_coarse_points_is_missed():
 
 def _mean_vertex_distance(a, b) -> float:
     """Symmetric mean nearest-vertex distance between two meshes (issue 17's measure of an equal mesh)."""
-    from scipy.spatial import cKDTree
+    from vitocc.metrics import nearest
 
-    return float((cKDTree(b.vertices).query(a.vertices)[0].mean() + cKDTree(a.vertices).query(b.vertices)[0].mean()) / 2)
+    return float((nearest(b.vertices, a.vertices)[0].mean() + nearest(a.vertices, b.vertices)[0].mean()) / 2)
 
 
 def test_finest_level_interpolation_is_exact_on_a_linear_field():

@@ -219,9 +219,9 @@ def _stride_exponent(ijk: torch.Tensor, cap: int) -> int:
 
 def _window(points: torch.Tensor, step0: int, res: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Lower and upper lattice corners (3,) long, multiples of `step0`, of the level-0 voxels whose closed
-    boxes hold any of the lattice points (M, 3) queried this round.
+    boxes hold any of the lattice points (M, 3) that became known this round (queried or interpolated).
 
-    Only leaves with a point queried this round on their closed box can turn active (the others
+    Only leaves with a point that became known this round on their closed box can turn active (the others
     kept all their known points and were one-sided, or were split already; children are made of
     this round's points), and every leaf lies inside a level-0 voxel: so the next round's work
     is confined to this window (about a quarter of the lattice for one object) and its result

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vitocc.models.folded import FoldedDecoder, shape_index
+from vitocc.models.folded import FoldedDecoder
 
 # Points per chunk of the folded form. On the CPU its three (chunk, hidden) buffers take 12 MB at
 # hidden 128 (MISE with the shipped model: 8192 was 1.06x faster than 4096, 2048 slower); GPUs take
@@ -125,8 +125,7 @@ class CBNDecoder(nn.Module):
         if (local is not None) != (self.fc_local is not None):
             raise ValueError("local features are needed exactly when the decoder has local_dim > 0")
         if local is None and self.folds():
-            flat, index = (points, index) if index is not None else (points.reshape(-1, 3), shape_index(points))
-            return self.folded(c).decode(flat, index).view(points.shape[:-1])
+            return self.folded(c).decode(points, index)
         return self._decode(points, c, index, local)
 
     def folds(self) -> bool:

@@ -54,9 +54,14 @@ class FoldedDecoder:
         torch.addcmul(self.shift[shape], x, self.scale[shape], out=y).clamp_(min=0)
         torch.addmm(self.b_out, y, self.w_out, out=out[:, None])
 
-    def decode(self, points: torch.Tensor, index: torch.Tensor, local_fn: LocalFn | None = None) -> torch.Tensor:
+    def decode(self, points: torch.Tensor, index: torch.Tensor | None, local_fn: LocalFn | None = None) -> torch.Tensor:
         """Logits (N,) of points (N, 3) of shapes `index` (N,) long, sorted or not, `chunk_points` at a time
-        within each shape's run; `local_fn` gives pixel-aligned models' features per chunk."""
+        within each shape's run; with `index` None, logits (B, T) of a regular batch of points (B, T, 3).
+        `local_fn` gives pixel-aligned models' features per chunk."""
+        if index is None:
+            flat = points.reshape(-1, 3)
+            shapes = torch.arange(points.shape[0], device=points.device).repeat_interleave(points.shape[1])
+            return self.decode(flat, shapes, local_fn).view(points.shape[:-1])
         chunk_points = self.chunk_points
         out = points.new_empty(len(points), dtype=self.w_p.dtype)
         if len(points) == 0:
@@ -81,7 +86,3 @@ class FoldedDecoder:
             out = torch.empty_like(out).index_copy_(0, order, out)
         return out
 
-
-def shape_index(points: torch.Tensor) -> torch.Tensor:
-    """(B * T,) long: the shape of each of points (B, T, 3), flattened."""
-    return torch.arange(points.shape[0], device=points.device).repeat_interleave(points.shape[1])

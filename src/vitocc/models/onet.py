@@ -19,7 +19,6 @@ from vitocc.config import Config
 from vitocc.errors import UserError
 from vitocc.models import projection as proj
 from vitocc.models.decoder import CBNDecoder
-from vitocc.models.folded import shape_index
 
 
 def occupancy_loss(logits: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
@@ -117,9 +116,9 @@ class OccupancyNetwork(nn.Module):
 
     def field(self, code: ShapeCode | torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The logits of B shapes as one function of ragged points, `query(points (N, 3), index (N,) long) ->
-        (N,)`, for many calls (MISE's rounds). Without gradients in eval mode the folded decoder and, for
-        pixel-aligned models, the maps embedded by its input layers (`CBNDecoder.embed_maps`: a product per
-        texel, not per point) are prepared once, here."""
+        (N,)`, or of a regular batch, `query(points (B, T, 3), None) -> (B, T)`, for many calls (MISE's rounds).
+        Without gradients in eval mode the folded decoder and, for pixel-aligned models, the maps embedded by
+        its input layers (`CBNDecoder.embed_maps`: a product per texel, not per point) are prepared once, here."""
         code = code if isinstance(code, ShapeCode) else ShapeCode(code)
         if not self.decoder.folds():
             return lambda points, index: self.decoder(points, code.c, index, self._local_or_none(points, code, index))
@@ -137,10 +136,7 @@ class OccupancyNetwork(nn.Module):
 
     def decode(self, points: torch.Tensor, code: ShapeCode | torch.Tensor) -> torch.Tensor:
         """Points (B, T, 3) in the normalised frame and their shapes' code -> logits (B, T)."""
-        code = code if isinstance(code, ShapeCode) else ShapeCode(code)
-        if self.decoder.folds():
-            return self.field(code)(points.reshape(-1, 3), shape_index(points)).view(points.shape[:-1])
-        return self.decoder(points, code.c, None, self._local_or_none(points, code, None))
+        return self.field(code)(points, None)
 
     def decode_flat(self, points: torch.Tensor, code: ShapeCode | torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Ragged batch: points (N, 3) of all shapes, their codes (B pictures), shape `index` (N,) long -> logits (N,).
